@@ -1,0 +1,121 @@
+//! Portable kernels. Written with several independent accumulators so they
+//! are also reasonable when LLVM vectorizes them for the baseline target.
+
+/// `Σ a_i b_i`.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0.0f32; 8];
+    let chunks = n / 8;
+    for c in 0..chunks {
+        for j in 0..8 {
+            acc[j] += a[c * 8 + j] * b[c * 8 + j];
+        }
+    }
+    let mut s = 0.0;
+    for i in chunks * 8..n {
+        s += a[i] * b[i];
+    }
+    s + acc.iter().sum::<f32>()
+}
+
+/// `Σ (a_i - b_i)²`.
+pub fn l2sq(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0.0f32; 8];
+    let chunks = n / 8;
+    for c in 0..chunks {
+        for j in 0..8 {
+            let d = a[c * 8 + j] - b[c * 8 + j];
+            acc[j] += d * d;
+        }
+    }
+    let mut s = 0.0;
+    for i in chunks * 8..n {
+        let d = a[i] - b[i];
+        s += d * d;
+    }
+    s + acc.iter().sum::<f32>()
+}
+
+/// `Σ q_i c_i`.
+pub fn dot_i8(q: &[f32], c: &[i8]) -> f32 {
+    let n = q.len().min(c.len());
+    let mut acc = [0.0f32; 8];
+    let chunks = n / 8;
+    for k in 0..chunks {
+        for j in 0..8 {
+            acc[j] += q[k * 8 + j] * c[k * 8 + j] as f32;
+        }
+    }
+    let mut s = 0.0;
+    for i in chunks * 8..n {
+        s += q[i] * c[i] as f32;
+    }
+    s + acc.iter().sum::<f32>()
+}
+
+/// `Σ (q_i - s c_i)²`.
+pub fn l2sq_i8(q: &[f32], c: &[i8], scale: f32) -> f32 {
+    let n = q.len().min(c.len());
+    let mut acc = [0.0f32; 8];
+    let chunks = n / 8;
+    for k in 0..chunks {
+        for j in 0..8 {
+            let d = q[k * 8 + j] - scale * c[k * 8 + j] as f32;
+            acc[j] += d * d;
+        }
+    }
+    let mut s = 0.0;
+    for i in chunks * 8..n {
+        let d = q[i] - scale * c[i] as f32;
+        s += d * d;
+    }
+    s + acc.iter().sum::<f32>()
+}
+
+/// Number of differing bits.
+pub fn hamming(a: &[u64], b: &[u64]) -> u32 {
+    a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
+}
+
+/// `Σ q_i` over set bits.
+pub fn masked_sum(q: &[f32], bits: &[u64]) -> f32 {
+    let mut s = 0.0;
+    for (w, &word) in bits.iter().enumerate() {
+        let mut m = word;
+        while m != 0 {
+            let i = w * 64 + m.trailing_zeros() as usize;
+            if let Some(v) = q.get(i) {
+                s += *v;
+            }
+            m &= m - 1;
+        }
+    }
+    s
+}
+
+/// `Σ a_i b_i` over two i8 codes (exact in i32). Used only while building.
+pub fn dot_i8i8(a: &[i8], b: &[i8]) -> i32 {
+    a.iter().zip(b).map(|(&x, &y)| x as i32 * y as i32).sum()
+}
+
+/// `Σ (sa a_i - sb b_i)²`. Used only while building.
+pub fn l2sq_i8i8(a: &[i8], sa: f32, b: &[i8], sb: f32) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let n = a.len().min(b.len());
+    let chunks = n / 8;
+    for k in 0..chunks {
+        for j in 0..8 {
+            let d = sa * a[k * 8 + j] as f32 - sb * b[k * 8 + j] as f32;
+            acc[j] += d * d;
+        }
+    }
+    let mut s = 0.0;
+    for i in chunks * 8..n {
+        let d = sa * a[i] as f32 - sb * b[i] as f32;
+        s += d * d;
+    }
+    s + acc.iter().sum::<f32>()
+}

@@ -1,0 +1,146 @@
+//! The one error type of the core.
+//!
+//! Follows the `Error(Box<ErrorKind>)` pattern: the error is one pointer wide
+//! (so `Result<T>` stays small on hot paths), callers match on [`Error::kind`],
+//! and `Display` says what went wrong *and* what to do about it.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use core::fmt;
+
+/// An error from the vecshard core. Match on [`Error::kind`].
+#[derive(Clone, PartialEq)]
+pub struct Error(Box<ErrorKind>);
+
+/// What went wrong. New kinds may be added in minor releases.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The [`Config`](crate::Config) is invalid; the message names the field.
+    InvalidConfig {
+        /// Which setting is wrong and what range is allowed.
+        reason: String,
+    },
+    /// A vector's length differs from the index dimension.
+    DimensionMismatch {
+        /// The index dimension.
+        expected: usize,
+        /// The length that was passed.
+        got: usize,
+    },
+    /// A vector holds NaN or an infinity.
+    NonFiniteValue {
+        /// Position of the first bad component.
+        index: usize,
+    },
+    /// An all-zero vector was given to a cosine index, which has no direction.
+    ZeroVector,
+    /// The key is the empty string.
+    EmptyKey,
+    /// The key is longer than [`MAX_KEY_LEN`](crate::MAX_KEY_LEN) bytes.
+    KeyTooLong {
+        /// Length of the key in bytes.
+        len: usize,
+    },
+    /// `insert` was given a key that is already present (use `upsert`).
+    DuplicateKey {
+        /// The key.
+        key: String,
+    },
+    /// The key is not in the index.
+    KeyNotFound {
+        /// The key.
+        key: String,
+    },
+    /// `k` was zero.
+    InvalidK,
+    /// The index already holds `u32::MAX - 1` slots.
+    CapacityExceeded,
+    /// A snapshot could not be loaded; nothing was constructed.
+    InvalidSnapshot {
+        /// What check failed.
+        reason: String,
+    },
+}
+
+/// `Result` with the core's [`Error`].
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+impl Error {
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.0
+    }
+
+    pub(crate) fn new(kind: ErrorKind) -> Error {
+        Error(Box::new(kind))
+    }
+
+    pub(crate) fn config(reason: impl Into<String>) -> Error {
+        Error::new(ErrorKind::InvalidConfig { reason: reason.into() })
+    }
+
+    pub(crate) fn dimension(expected: usize, got: usize) -> Error {
+        Error::new(ErrorKind::DimensionMismatch { expected, got })
+    }
+
+    pub(crate) fn snapshot(reason: impl Into<String>) -> Error {
+        Error::new(ErrorKind::InvalidSnapshot { reason: reason.into() })
+    }
+
+    pub(crate) fn key_not_found(key: &str) -> Error {
+        Error::new(ErrorKind::KeyNotFound { key: key.into() })
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &*self.0 {
+            ErrorKind::InvalidConfig { reason } => {
+                write!(f, "invalid index configuration: {reason}")
+            }
+            ErrorKind::DimensionMismatch { expected, got } => write!(
+                f,
+                "vector has {got} components but the index dimension is {expected}; \
+                 pass vectors of exactly {expected} values"
+            ),
+            ErrorKind::NonFiniteValue { index } => write!(
+                f,
+                "vector component {index} is NaN or infinite; only finite values can be indexed"
+            ),
+            ErrorKind::ZeroVector => f.write_str(
+                "the zero vector has no direction, so it cannot be used with the cosine metric; \
+                 drop it or use the l2 or ip metric",
+            ),
+            ErrorKind::EmptyKey => f.write_str("keys must be non-empty UTF-8 strings"),
+            ErrorKind::KeyTooLong { len } => write!(
+                f,
+                "key is {len} bytes long; keys may be at most {} bytes",
+                crate::MAX_KEY_LEN
+            ),
+            ErrorKind::DuplicateKey { key } => {
+                write!(f, "key {key:?} is already in the index; use upsert to replace its vector")
+            }
+            ErrorKind::KeyNotFound { key } => write!(f, "key {key:?} is not in the index"),
+            ErrorKind::InvalidK => f.write_str("k must be at least 1"),
+            ErrorKind::CapacityExceeded => f.write_str(
+                "the index is full (u32 slot space exhausted); split it into more shards",
+            ),
+            ErrorKind::InvalidSnapshot { reason } => {
+                write!(
+                    f,
+                    "snapshot rejected: {reason}; the bytes are corrupt or not a vecshard snapshot"
+                )
+            }
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Error {}

@@ -1,0 +1,818 @@
+//! The [`Index`]: keys, vectors and the HNSW graph, and the operations on them.
+
+use crate::config::{Config, Metric, Quantization};
+use crate::distance::Kernels;
+use crate::error::{Error, ErrorKind, Result};
+use crate::graph::{Graph, FREE, MAX_LEVEL};
+use crate::keys::Keys;
+use crate::rng::SplitMix64;
+use crate::search::{Cand, Scratch};
+use crate::store::{Prepared, Vectors};
+use crate::{math, MAX_KEY_LEN};
+use alloc::vec::Vec;
+use core::cmp::Reverse;
+
+/// One search result: a key and its distance to the query (smaller is closer).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Hit<'a> {
+    /// The element's key.
+    pub key: &'a str,
+    /// Distance to the query under the index metric (full precision, rescored
+    /// if the index is quantized).
+    pub distance: f32,
+}
+
+/// An optional predicate on keys, checked during the layer-0 walk.
+pub type Filter<'f> = Option<&'f dyn Fn(&str) -> bool>;
+
+/// An HNSW index over string keys. See the [crate docs](crate) for an example.
+#[derive(Clone, Debug)]
+pub struct Index {
+    pub(crate) cfg: Config,
+    pub(crate) graph: Graph,
+    pub(crate) vectors: Vectors,
+    pub(crate) keys: Keys,
+    /// Free slots, reused last-freed first.
+    pub(crate) free: Vec<u32>,
+    pub(crate) len: usize,
+    /// The paper's entry point `ep`: a node on the top layer `max_level`.
+    pub(crate) entry: Option<u32>,
+    pub(crate) max_level: u8,
+    pub(crate) rng: SplitMix64,
+    /// Scratch for writes (writes take `&mut self`, so one is enough).
+    pub(crate) ws: Scratch,
+    pub(crate) tmp: Prepared,
+}
+
+/// How much work a filtered search may do before it returns what it has:
+/// a filter that matches almost nothing would otherwise walk the whole graph.
+const FILTER_VISIT_FACTOR: usize = 64;
+
+/// How many neighbours ahead the walk prefetches vectors. Two keeps about
+/// 16 cache lines in flight for 128-d f32 vectors, near the fill-buffer limit.
+const PREFETCH_AHEAD: usize = 2;
+
+impl Index {
+    /// Creates an empty index; fails if the configuration is invalid.
+    pub fn new(cfg: Config) -> Result<Index> {
+        Index::with_kernels(cfg, Kernels::best())
+    }
+
+    /// Like [`Index::new`] with an explicit kernel set (benchmarks, tests).
+    pub fn with_kernels(cfg: Config, kernels: Kernels) -> Result<Index> {
+        cfg.validate()?;
+        Ok(Index {
+            graph: Graph::new(cfg.m),
+            vectors: Vectors::new(cfg.dim, cfg.metric, cfg.quantization, kernels),
+            keys: Keys::default(),
+            free: Vec::new(),
+            len: 0,
+            entry: None,
+            max_level: 0,
+            rng: SplitMix64::new(cfg.seed),
+            ws: Scratch::new(),
+            tmp: Prepared::default(),
+            cfg,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Vector dimension.
+    pub fn dim(&self) -> usize {
+        self.cfg.dim
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the index is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether `key` is present.
+    pub fn contains(&self, key: &str) -> bool {
+        self.keys.find(key).is_some()
+    }
+
+    /// The vector stored for `key`, as inserted (for quantized indexes: as
+    /// reconstructed from the stored codes).
+    pub fn get(&self, key: &str) -> Option<Vec<f32>> {
+        self.keys.find(key).map(|s| self.vectors.reconstruct(s))
+    }
+
+    /// Every key, in slot order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.graph.slots() as u32).filter(|&s| self.graph.is_live(s)).map(|s| self.keys.get(s))
+    }
+
+    /// Reserves room for `additional` more elements, so a bulk load does not
+    /// pay for (or leave behind) the slack of repeated doubling.
+    pub fn reserve(&mut self, additional: usize) {
+        let slots = self.graph.slots() + additional.saturating_sub(self.free.len());
+        self.graph.reserve(slots);
+        self.vectors.reserve(slots);
+        self.keys.reserve(slots);
+    }
+
+    /// Releases unused capacity (after a bulk load or many removals).
+    pub fn shrink_to_fit(&mut self) {
+        self.graph.shrink_to_fit();
+        self.vectors.shrink_to_fit();
+        self.keys.shrink_to_fit();
+        self.free.shrink_to_fit();
+    }
+
+    /// Name of the distance kernels in use (`scalar`, `avx2+fma`, `simd128`).
+    pub fn kernel_name(&self) -> &'static str {
+        self.vectors.k.name
+    }
+
+    // ---------------------------------------------------------------------
+    // Input checks. Every write validates all of its input before touching
+    // anything, so a failed call leaves the index exactly as it was.
+    // ---------------------------------------------------------------------
+
+    fn check_key(key: &str) -> Result<()> {
+        if key.is_empty() {
+            return Err(Error::new(ErrorKind::EmptyKey));
+        }
+        if key.len() > MAX_KEY_LEN {
+            return Err(Error::new(ErrorKind::KeyTooLong { len: key.len() }));
+        }
+        Ok(())
+    }
+
+    /// Checks a vector and returns its norm (for cosine normalization).
+    fn check_vector(&self, v: &[f32]) -> Result<f32> {
+        if v.len() != self.cfg.dim {
+            return Err(Error::dimension(self.cfg.dim, v.len()));
+        }
+        if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+            return Err(Error::new(ErrorKind::NonFiniteValue { index: i }));
+        }
+        let sq: f32 = v.iter().map(|x| x * x).sum();
+        let norm = math::sqrt(sq);
+        if self.cfg.metric == Metric::Cosine && !(norm > 0.0 && norm.is_finite()) {
+            return Err(Error::new(ErrorKind::ZeroVector));
+        }
+        Ok(norm)
+    }
+
+    /// The vector in the space the graph works in (unit length under cosine).
+    fn normalized(&self, v: &[f32], norm: f32, out: &mut Vec<f32>) {
+        out.clear();
+        if self.cfg.metric == Metric::Cosine {
+            let inv = 1.0 / norm;
+            out.extend(v.iter().map(|x| x * inv));
+        } else {
+            out.extend_from_slice(v);
+        }
+    }
+
+    // ---------------------------------------------------------------------
+    // Writes
+    // ---------------------------------------------------------------------
+
+    /// Adds `key` with vector `v`. Fails with `DuplicateKey` if present.
+    pub fn insert(&mut self, key: &str, v: &[f32]) -> Result<()> {
+        Index::check_key(key)?;
+        let norm = self.check_vector(v)?;
+        if self.contains(key) {
+            return Err(Error::new(ErrorKind::DuplicateKey { key: key.into() }));
+        }
+        self.add_new(key, v, norm)
+    }
+
+    /// Adds `key`, or replaces its vector and relinks it if present.
+    /// Returns whether the key was new.
+    pub fn upsert(&mut self, key: &str, v: &[f32]) -> Result<bool> {
+        Index::check_key(key)?;
+        let norm = self.check_vector(v)?;
+        let existed = match self.keys.find(key) {
+            Some(slot) => {
+                self.remove_slot(slot);
+                true
+            }
+            None => false,
+        };
+        self.add_new(key, v, norm)?;
+        Ok(!existed)
+    }
+
+    /// Inserts many elements; all are validated first (including duplicates
+    /// within the batch), so on error nothing was inserted.
+    pub fn insert_batch<K: AsRef<str>, V: AsRef<[f32]>>(&mut self, items: &[(K, V)]) -> Result<()> {
+        let mut seen =
+            hashbrown::HashSet::<&str, core::hash::BuildHasherDefault<KeyHasher>>::default();
+        for (k, v) in items {
+            let k = k.as_ref();
+            Index::check_key(k)?;
+            self.check_vector(v.as_ref())?;
+            if self.contains(k) || !seen.insert(k) {
+                return Err(Error::new(ErrorKind::DuplicateKey { key: k.into() }));
+            }
+        }
+        self.check_capacity(items.len())?;
+        for (k, v) in items {
+            let norm = self.check_vector(v.as_ref())?;
+            self.add_new(k.as_ref(), v.as_ref(), norm)?;
+        }
+        Ok(())
+    }
+
+    /// Upserts many elements; all are validated first. A key repeated in the
+    /// batch ends with its last vector. Returns how many keys were new.
+    pub fn upsert_batch<K: AsRef<str>, V: AsRef<[f32]>>(
+        &mut self,
+        items: &[(K, V)],
+    ) -> Result<usize> {
+        for (k, v) in items {
+            Index::check_key(k.as_ref())?;
+            self.check_vector(v.as_ref())?;
+        }
+        self.check_capacity(items.len())?;
+        let mut new = 0;
+        for (k, v) in items {
+            new += self.upsert(k.as_ref(), v.as_ref())? as usize;
+        }
+        Ok(new)
+    }
+
+    /// Removes `key`, repairing its neighbours' links. Fails with
+    /// `KeyNotFound` (and changes nothing) if absent.
+    pub fn remove(&mut self, key: &str) -> Result<()> {
+        match self.keys.find(key) {
+            Some(slot) => {
+                self.remove_slot(slot);
+                Ok(())
+            }
+            None => Err(Error::key_not_found(key)),
+        }
+    }
+
+    /// Removes every present key of `keys`; returns how many were removed.
+    /// Unknown keys are skipped (batch removal is idempotent).
+    pub fn remove_batch<K: AsRef<str>>(&mut self, keys: &[K]) -> usize {
+        let mut n = 0;
+        for k in keys {
+            if let Some(slot) = self.keys.find(k.as_ref()) {
+                self.remove_slot(slot);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    fn check_capacity(&self, extra: usize) -> Result<()> {
+        let needed = self.len.saturating_add(extra);
+        if needed >= u32::MAX as usize - 1 {
+            return Err(Error::new(ErrorKind::CapacityExceeded));
+        }
+        Ok(())
+    }
+
+    /// The paper's level draw: `⌊−ln(U) · m_L⌋`, capped.
+    fn random_level(&mut self) -> u8 {
+        let l = -math::ln(self.rng.next_open01()) * self.cfg.ml();
+        (l as u64).min(MAX_LEVEL as u64) as u8
+    }
+
+    fn alloc_slot(&mut self) -> Result<u32> {
+        if let Some(s) = self.free.pop() {
+            return Ok(s);
+        }
+        let s = self.graph.slots();
+        if s >= u32::MAX as usize - 1 {
+            return Err(Error::new(ErrorKind::CapacityExceeded));
+        }
+        self.graph.grow_to(s + 1);
+        self.vectors.grow_to(s + 1);
+        self.keys.grow_to(s + 1);
+        Ok(s as u32)
+    }
+
+    /// Stores a validated element and links it into the graph.
+    fn add_new(&mut self, key: &str, v: &[f32], norm: f32) -> Result<()> {
+        let slot = self.alloc_slot()?;
+        let level = self.random_level();
+        let mut nv = core::mem::take(&mut self.tmp.v);
+        self.normalized(v, norm, &mut nv);
+        self.vectors.set(slot, &nv, norm);
+        self.keys.insert(slot, key);
+        self.graph.init(slot, level);
+        self.len += 1;
+        let mut ws = core::mem::take(&mut self.ws);
+        self.vectors.prepare(&nv, &mut ws.q);
+        self.tmp.v = nv;
+        self.link_new(&mut ws, slot, level);
+        self.ws = ws;
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------------
+    // Insertion (the paper's INSERT, Algorithm 1)
+    //
+    // Descend greedily from the entry point through the layers above the new
+    // node's level; on each layer from min(level, max_level) down to 0, run
+    // SEARCH-LAYER with ef_construction, pick m neighbours with the
+    // heuristic, link both ways, and continue from the closest found.
+    // ---------------------------------------------------------------------
+
+    fn link_new(&mut self, ws: &mut Scratch, slot: u32, level: u8) {
+        let Some(ep) = self.entry.filter(|&e| e != slot) else {
+            self.entry = Some(slot);
+            self.max_level = level;
+            return;
+        };
+        let mut cur = Cand { d: self.vectors.dist(&ws.q, ep), id: ep };
+        for l in (level as usize + 1..=self.max_level as usize).rev() {
+            cur = self.greedy(ws, cur, l);
+        }
+        let efc = self.cfg.ef_construction.max(self.cfg.m);
+        let mut found = Vec::new();
+        let mut chosen = Vec::new();
+        for l in (0..=level.min(self.max_level) as usize).rev() {
+            self.search_layer(ws, &[cur], efc, l, None, usize::MAX, Some(slot));
+            sorted_top(ws, &mut found);
+            if let Some(&c) = found.first() {
+                cur = c;
+            }
+            self.select(&found, self.cfg.m, &mut chosen);
+            let ids: Vec<u32> = chosen.iter().map(|c| c.id).collect();
+            self.graph.set(slot, l, &ids);
+            for c in &chosen {
+                self.connect(c.id, slot, c.d, l);
+            }
+        }
+        if level > self.max_level {
+            self.entry = Some(slot);
+            self.max_level = level;
+        }
+    }
+
+    /// Adds the link `from → to` on `layer`, pruning `from`'s list if full.
+    fn connect(&mut self, from: u32, to: u32, d: f32, layer: usize) {
+        if self.graph.links(from, layer).contains(&to) || self.graph.push(from, layer, to) {
+            return;
+        }
+        let mut cands: Vec<Cand> = self
+            .graph
+            .links(from, layer)
+            .iter()
+            .map(|&n| Cand { d: self.vectors.dist_nodes(from, n), id: n })
+            .collect();
+        cands.push(Cand { d, id: to });
+        cands.sort_unstable();
+        self.prune(from, layer, &cands);
+    }
+
+    /// Sets `node`'s list on `layer` to the heuristic's choice among `cands`
+    /// (sorted by distance to `node`), never dropping a node's last in-link.
+    ///
+    /// The heuristic alone may drop the only link into some candidate `c`;
+    /// `c` would then be unreachable from the entry point. On layer 0 such a
+    /// candidate is swapped in for the farthest chosen one that has other
+    /// in-links. If there is none to swap, `c` is dropped and re-attached by
+    /// `reattach` afterwards.
+    fn prune(&mut self, node: u32, layer: usize, cands: &[Cand]) {
+        let cap = self.graph.cap(layer);
+        let mut chosen = Vec::with_capacity(cap);
+        self.select(cands, cap, &mut chosen);
+        let mut orphans = Vec::new();
+        if layer == 0 && chosen.len() < cands.len() {
+            let current = self.graph.links(node, 0);
+            // In-links of `c` other than from `node`.
+            let others = |g: &Graph, c: u32| g.indeg[c as usize] - current.contains(&c) as u32;
+            let mut protected = 0usize;
+            for c in cands {
+                if chosen.iter().any(|x| x.id == c.id) || others(&self.graph, c.id) > 0 {
+                    continue;
+                }
+                if Some(c.id) == self.entry {
+                    continue;
+                }
+                // Swap out the farthest chosen node that has another in-link.
+                let victim = (protected..chosen.len())
+                    .rev()
+                    .find(|&i| others(&self.graph, chosen[i].id) > 0);
+                match victim {
+                    Some(i) => {
+                        chosen.remove(i);
+                        chosen.insert(protected, *c);
+                        protected += 1;
+                    }
+                    None => orphans.push(c.id),
+                }
+            }
+        }
+        let ids: Vec<u32> = chosen.iter().map(|c| c.id).collect();
+        self.graph.set(node, layer, &ids);
+        for o in orphans {
+            self.reattach(o);
+        }
+    }
+
+    /// The paper's SELECT-NEIGHBORS-HEURISTIC (Algorithm 4): walk candidates
+    /// from closest to farthest and keep one only if it is closer to the base
+    /// than to every neighbour already kept. This spreads links across
+    /// directions instead of spending them all on one dense cluster, which is
+    /// what lets greedy search cross between clusters. `cands` is sorted.
+    fn select(&self, cands: &[Cand], cap: usize, out: &mut Vec<Cand>) {
+        out.clear();
+        if cands.len() <= cap {
+            out.extend_from_slice(cands);
+            return;
+        }
+        for c in cands {
+            if out.len() >= cap {
+                break;
+            }
+            if out.iter().all(|r| self.vectors.dist_nodes(c.id, r.id) >= c.d) {
+                out.push(*c);
+            }
+        }
+    }
+
+    /// Gives an unreachable node an in-link again: search for its nearest
+    /// live neighbours and link the closest one (with room, or by pruning)
+    /// to it.
+    fn reattach(&mut self, node: u32) {
+        if self.graph.indeg[node as usize] > 0
+            || Some(node) == self.entry
+            || !self.graph.is_live(node)
+        {
+            return;
+        }
+        let Some(ep) = self.entry else { return };
+        let mut ws = core::mem::take(&mut self.ws);
+        let mut q = core::mem::take(&mut ws.q);
+        self.vectors.prepare_slot(node, &mut q);
+        ws.q = q;
+        let mut cur = Cand { d: self.vectors.dist(&ws.q, ep), id: ep };
+        for l in (1..=self.max_level as usize).rev() {
+            cur = self.greedy(&mut ws, cur, l);
+        }
+        self.search_layer(&mut ws, &[cur], self.cfg.m, 0, None, usize::MAX, Some(node));
+        let mut found = Vec::new();
+        sorted_top(&mut ws, &mut found);
+        self.ws = ws;
+        for c in found {
+            if self.graph.push(c.id, 0, node) {
+                return;
+            }
+        }
+        // Every neighbour is full: force the link into the closest one, which
+        // `prune` keeps because `node` has no other in-link.
+        if let Some(&host) = self.graph.links(node, 0).first() {
+            let mut cands: Vec<Cand> = self
+                .graph
+                .links(host, 0)
+                .iter()
+                .map(|&n| Cand { d: self.vectors.dist_nodes(host, n), id: n })
+                .collect();
+            cands.push(Cand { d: self.vectors.dist_nodes(host, node), id: node });
+            cands.sort_unstable();
+            self.prune(host, 0, &cands);
+        }
+    }
+
+    // ---------------------------------------------------------------------
+    // Deletion
+    //
+    // Tombstones leave dead nodes in every walk and lose recall under churn,
+    // so removal is real. For each layer of the removed node `x`:
+    //  1. find every node `y` that links to `x` (an exact scan of the flat
+    //     list array: links are directed, so x's own list is not enough);
+    //  2. give `y` a new list chosen by the heuristic from its old links
+    //     (minus x) plus x's links: y's routes through x become direct;
+    //  3. if that leaves y with fewer than m/2 links, add a fresh
+    //     ef_construction search from y's own vector to the candidates.
+    // Then x's out-neighbours that lost their last in-link are re-attached,
+    // the entry point moves if it was x, and the slot joins the free list.
+    // ---------------------------------------------------------------------
+
+    pub(crate) fn remove_slot(&mut self, x: u32) {
+        let level = self.graph.levels[x as usize] as usize;
+        let mut linkers = Vec::new();
+        let mut cands: Vec<Cand> = Vec::new();
+        let mut seen: Vec<u32> = Vec::new();
+        // Move the entry point off x first, so repair searches never start
+        // from the node being removed.
+        if self.entry == Some(x) {
+            self.pick_entry(Some(x));
+        }
+        let outs: Vec<Vec<u32>> = (0..=level).map(|l| self.graph.links(x, l).to_vec()).collect();
+        // Empty x's own layer-0 list now, so in-degrees no longer count it.
+        self.graph.set(x, 0, &[]);
+        for (l, out) in outs.iter().enumerate() {
+            self.graph.in_links(x, l, &mut linkers);
+            for &y in &linkers {
+                cands.clear();
+                seen.clear();
+                seen.push(x);
+                seen.push(y);
+                let old: Vec<u32> = self.graph.links(y, l).to_vec();
+                for &n in old.iter().chain(out) {
+                    if !seen.contains(&n) {
+                        seen.push(n);
+                        cands.push(Cand { d: self.vectors.dist_nodes(y, n), id: n });
+                    }
+                }
+                if cands.len() < self.cfg.m / 2 {
+                    self.fresh_candidates(y, l, x, &mut seen, &mut cands);
+                }
+                cands.sort_unstable();
+                // Drop x from y's list first so `prune` sees true in-degrees.
+                let kept: Vec<u32> = old.iter().copied().filter(|&n| n != x).collect();
+                self.graph.set(y, l, &kept);
+                self.prune(y, l, &cands);
+            }
+        }
+        self.graph.release(x);
+        self.keys.remove(x);
+        self.vectors.clear(x);
+        self.free.push(x);
+        self.len -= 1;
+        if self.len == 0 {
+            self.entry = None;
+            self.max_level = 0;
+        }
+        for &z in &outs[0] {
+            self.reattach(z);
+        }
+    }
+
+    /// Adds the result of a fresh ef_construction search around `y` on layer
+    /// `l` (excluding `x` and what is already in `seen`) to `cands`.
+    fn fresh_candidates(
+        &mut self,
+        y: u32,
+        l: usize,
+        x: u32,
+        seen: &mut Vec<u32>,
+        cands: &mut Vec<Cand>,
+    ) {
+        let Some(ep) = self.entry else { return };
+        let mut ws = core::mem::take(&mut self.ws);
+        let mut q = core::mem::take(&mut ws.q);
+        self.vectors.prepare_slot(y, &mut q);
+        ws.q = q;
+        let mut cur = Cand { d: self.vectors.dist(&ws.q, ep), id: ep };
+        for layer in (l + 1..=self.max_level as usize).rev() {
+            cur = self.greedy(&mut ws, cur, layer);
+        }
+        let efc = self.cfg.ef_construction.max(self.cfg.m);
+        self.search_layer(&mut ws, &[cur], efc, l, None, usize::MAX, Some(y));
+        let mut found = Vec::new();
+        sorted_top(&mut ws, &mut found);
+        self.ws = ws;
+        for c in found {
+            if c.id != x && !seen.contains(&c.id) {
+                seen.push(c.id);
+                cands.push(Cand { d: self.vectors.dist_nodes(y, c.id), id: c.id });
+            }
+        }
+    }
+
+    /// New entry point after the old one was removed: a node on the highest
+    /// remaining level (lowest slot on ties, for determinism).
+    fn pick_entry(&mut self, exclude: Option<u32>) {
+        let mut best: Option<(u8, u32)> = None;
+        for (s, &l) in self.graph.levels.iter().enumerate() {
+            if l != FREE && Some(s as u32) != exclude && best.is_none_or(|(bl, _)| l > bl) {
+                best = Some((l, s as u32));
+            }
+        }
+        self.entry = best.map(|(_, s)| s);
+        self.max_level = best.map_or(0, |(l, _)| l);
+    }
+
+    // ---------------------------------------------------------------------
+    // Search
+    // ---------------------------------------------------------------------
+
+    /// The `k` nearest elements to `query`, sorted by distance then key.
+    ///
+    /// `ef` (default: the config's `ef_search`, 64) is the size of the
+    /// candidate list on layer 0; it is raised to `k` if smaller. `filter`
+    /// restricts results to keys it accepts; non-matching nodes still guide
+    /// the walk, and the walk gives up after visiting `64·ef` nodes, so a
+    /// very selective filter may return fewer than `k` hits.
+    ///
+    /// This allocates a temporary [`Scratch`]; hot loops should keep one
+    /// and call [`Index::search_with`].
+    pub fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: Option<usize>,
+        filter: Filter<'_>,
+    ) -> Result<Vec<Hit<'_>>> {
+        self.search_with(&mut Scratch::new(), query, k, ef, filter)
+    }
+
+    /// [`Index::search`] with a caller-owned scratch (no allocation after warm-up
+    /// except the result vector).
+    pub fn search_with(
+        &self,
+        scratch: &mut Scratch,
+        query: &[f32],
+        k: usize,
+        ef: Option<usize>,
+        filter: Filter<'_>,
+    ) -> Result<Vec<Hit<'_>>> {
+        if k == 0 {
+            return Err(Error::new(ErrorKind::InvalidK));
+        }
+        let norm = self.check_vector(query)?;
+        let Some(ep) = self.entry else { return Ok(Vec::new()) };
+        let ef = ef.unwrap_or(self.cfg.ef_search).max(k);
+        let mut q = core::mem::take(&mut scratch.q);
+        let mut nv = core::mem::take(&mut q.v);
+        self.normalized(query, norm, &mut nv);
+        self.vectors.prepare(&nv, &mut q);
+        q.v = nv;
+        scratch.q = q;
+        let mut cur = Cand { d: self.vectors.dist(&scratch.q, ep), id: ep };
+        for l in (1..=self.max_level as usize).rev() {
+            cur = self.greedy(scratch, cur, l);
+        }
+        let budget =
+            if filter.is_some() { ef.saturating_mul(FILTER_VISIT_FACTOR) } else { usize::MAX };
+        self.search_layer(scratch, &[cur], ef, 0, filter, budget, None);
+        let mut found = core::mem::take(&mut scratch.buf);
+        sorted_top(scratch, &mut found);
+        if self.vectors.needs_rescore() {
+            for c in found.iter_mut() {
+                c.d = self.vectors.rescore(&scratch.q, c.id);
+            }
+        }
+        let mut hits: Vec<Hit<'_>> =
+            found.iter().map(|c| Hit { key: self.keys.get(c.id), distance: c.d }).collect();
+        scratch.buf = found;
+        sort_hits(&mut hits);
+        hits.truncate(k);
+        Ok(hits)
+    }
+
+    /// Exact k-nearest search by scanning every element (same result shape
+    /// as [`Index::search`]; the oracle for recall tests).
+    pub fn exact_search(
+        &self,
+        query: &[f32],
+        k: usize,
+        filter: Filter<'_>,
+    ) -> Result<Vec<Hit<'_>>> {
+        if k == 0 {
+            return Err(Error::new(ErrorKind::InvalidK));
+        }
+        let norm = self.check_vector(query)?;
+        let mut q = Prepared::default();
+        let mut nv = Vec::new();
+        self.normalized(query, norm, &mut nv);
+        self.vectors.prepare(&nv, &mut q);
+        let mut hits: Vec<Hit<'_>> = (0..self.graph.slots() as u32)
+            .filter(|&s| self.graph.is_live(s))
+            .map(|s| Hit { key: self.keys.get(s), distance: self.vectors.rescore(&q, s) })
+            .filter(|h| filter.is_none_or(|f| f(h.key)))
+            .collect();
+        sort_hits(&mut hits);
+        hits.truncate(k);
+        Ok(hits)
+    }
+
+    /// Greedy descent on one upper layer (ef = 1).
+    pub(crate) fn greedy(&self, ws: &mut Scratch, mut cur: Cand, layer: usize) -> Cand {
+        loop {
+            let mut changed = false;
+            for &n in self.graph.links(cur.id, layer) {
+                let d = self.vectors.dist(&ws.q, n);
+                if d < cur.d {
+                    cur = Cand { d, id: n };
+                    changed = true;
+                }
+            }
+            if !changed {
+                return cur;
+            }
+        }
+    }
+
+    /// The paper's SEARCH-LAYER (Algorithm 2) with an optional result filter,
+    /// a visit budget, and an excluded node (the one being linked).
+    /// Leaves the `ef` best in `ws.top`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn search_layer(
+        &self,
+        ws: &mut Scratch,
+        eps: &[Cand],
+        ef: usize,
+        layer: usize,
+        filter: Filter<'_>,
+        budget: usize,
+        exclude: Option<u32>,
+    ) {
+        ws.reset_visited(self.graph.slots());
+        ws.cand.clear();
+        ws.top.clear();
+        if let Some(x) = exclude {
+            ws.visit(x);
+        }
+        let accept = |s: u32| filter.is_none_or(|f| f(self.keys.get(s)));
+        for &e in eps {
+            if ws.visit(e.id) {
+                ws.cand.push(Reverse(e));
+                if accept(e.id) {
+                    ws.top.push(e);
+                }
+            }
+        }
+        let mut bound = ws.top.peek().map_or(f32::INFINITY, |c| c.d);
+        let mut visits = 0usize;
+        let mut batch = [0u32; 2 * crate::config::MAX_M];
+        while let Some(Reverse(c)) = ws.cand.pop() {
+            if c.d > bound && ws.top.len() >= ef {
+                break;
+            }
+            visits += 1;
+            if visits > budget {
+                break;
+            }
+            // Collect unvisited neighbours first and prefetch their vectors,
+            // so the memory loads overlap instead of stalling one by one.
+            let mut n = 0;
+            for &nb in self.graph.links(c.id, layer) {
+                if ws.visit(nb) {
+                    batch[n] = nb;
+                    n += 1;
+                }
+            }
+            for &nb in &batch[..n.min(PREFETCH_AHEAD)] {
+                self.vectors.prefetch(nb);
+            }
+            for j in 0..n {
+                let nb = batch[j];
+                if j + PREFETCH_AHEAD < n {
+                    self.vectors.prefetch(batch[j + PREFETCH_AHEAD]);
+                }
+                if layer == 0 {
+                    self.graph.prefetch0(nb);
+                }
+                let d = self.vectors.dist(&ws.q, nb);
+                if ws.top.len() < ef || d < bound {
+                    ws.cand.push(Reverse(Cand { d, id: nb }));
+                    if accept(nb) {
+                        ws.top.push(Cand { d, id: nb });
+                        if ws.top.len() > ef {
+                            ws.top.pop();
+                        }
+                        bound = ws.top.peek().map_or(f32::INFINITY, |c| c.d);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Drains `ws.top` into `out`, closest first.
+fn sorted_top(ws: &mut Scratch, out: &mut Vec<Cand>) {
+    out.clear();
+    out.extend(ws.top.drain());
+    out.sort_unstable();
+}
+
+fn sort_hits(hits: &mut [Hit<'_>]) {
+    hits.sort_unstable_by(|a, b| a.distance.total_cmp(&b.distance).then_with(|| a.key.cmp(b.key)));
+}
+
+/// xxh3 as a `Hasher`, for the batch duplicate check.
+#[derive(Default)]
+pub(crate) struct KeyHasher(u64);
+
+impl core::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = xxhash_rust::xxh3::xxh3_64_with_seed(bytes, self.0);
+    }
+}
+
+impl Quantization {
+    /// Bytes one vector takes in this format at dimension `dim` (codes plus
+    /// per-vector scalars, excluding the cosine norm).
+    pub fn vector_bytes(self, dim: usize) -> usize {
+        match self {
+            Quantization::F32 => 4 * dim,
+            Quantization::I8 => dim + 4,
+            Quantization::Binary => dim.div_ceil(64) * 8 + 4,
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! # vecshard-core: give me a vector, I'll give you its neighbours
+//!
+//! A `no_std` (+ `alloc`) HNSW index — *Hierarchical Navigable Small World*
+//! graphs (Malkov & Yashunin, 2016) — with string keys, real deletion,
+//! optional i8 or binary quantization, and a snapshot format that is the
+//! same bytes on every platform. It is the engine under every vecshard shard:
+//! native, in wasmtime, in a browser Web Worker or in an edge isolate.
+//!
+//! What it **is**: one in-memory index, deterministic (same seed and same
+//! operations give the same graph), with searches that take `&self` and a
+//! caller-owned [`Scratch`] so many readers can share it.
+//!
+//! What it is **not**: it owns no threads, no files, no clock and no OS
+//! randomness. Sharding, routing, durability (WAL, checkpoints) and any
+//! transport live in other crates that build on this one.
+//!
+//! ## Example
+//!
+//! ```
+//! use vecshard_core::{Config, Index, Metric};
+//!
+//! let mut index = Index::new(Config::new(3, Metric::Cosine).seed(42))?;
+//! index.insert("apple", &[1.0, 0.1, 0.0])?;
+//! index.insert("pear", &[0.9, 0.2, 0.1])?;
+//! index.insert("car", &[0.0, 0.1, 1.0])?;
+//!
+//! let hits = index.search(&[1.0, 0.0, 0.0], 2, None, None)?;
+//! assert_eq!(hits[0].key, "apple");
+//! assert_eq!(hits[1].key, "pear");
+//!
+//! // Deletion is real: the node is unlinked and its neighbours repaired.
+//! index.remove("apple")?;
+//! assert!(!index.contains("apple"));
+//! index.check_invariants().expect("graph is consistent");
+//!
+//! // Snapshots are plain bytes and load anywhere (native or wasm).
+//! let bytes = index.to_bytes();
+//! let copy = Index::from_bytes(&bytes)?;
+//! assert_eq!(copy.search(&[1.0, 0.0, 0.0], 1, None, None)?[0].key, "pear");
+//! # Ok::<(), vecshard_core::Error>(())
+//! ```
+//!
+//! ## Map of the crate
+//!
+//! - `config`: [`Config`], [`Metric`], [`Quantization`] and their limits.
+//! - `index`: insert / upsert / remove / search: the HNSW algorithms, each
+//!   with a comment on why it works the way it does.
+//! - `graph`: link storage and the invariants it keeps.
+//! - `store`: vector storage, quantization and every distance.
+//! - [`distance`]: scalar, AVX2+FMA and simd128 kernels.
+//! - `snapshot`: [`Index::to_bytes`] / [`Index::from_bytes`].
+//! - `diag`: [`Index::check_invariants`] and [`Index::stats`].
+#![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+extern crate alloc;
+#[cfg(any(test, feature = "std"))]
+extern crate std;
+
+mod config;
+mod diag;
+pub mod distance;
+mod error;
+mod graph;
+mod index;
+mod keys;
+mod math;
+mod rng;
+mod search;
+mod snapshot;
+mod store;
+
+pub use config::{Config, Metric, Quantization, MAX_DIM, MAX_EF_CONSTRUCTION, MAX_M};
+pub use diag::Stats;
+pub use error::{Error, ErrorKind, Result};
+pub use index::{Filter, Hit, Index};
+pub use search::Scratch;
+pub use snapshot::{FORMAT_VERSION, MAGIC};
+
+/// Longest key, in bytes.
+pub const MAX_KEY_LEN: usize = 1024;
