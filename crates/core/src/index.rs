@@ -42,11 +42,21 @@ pub struct Index {
     /// Scratch for writes (writes take `&mut self`, so one is enough).
     pub(crate) ws: Scratch,
     pub(crate) tmp: Prepared,
+    /// Set when a prune dropped a link into a node with few in-links left,
+    /// which might have cut off a small island; see `repair_reachability`.
+    pub(crate) suspect: bool,
 }
 
 /// How much work a filtered search may do before it returns what it has:
 /// a filter that matches almost nothing would otherwise walk the whole graph.
 const FILTER_VISIT_FACTOR: usize = 64;
+
+/// Up to this many nodes, every insert re-checks reachability (a walk of
+/// the whole graph costs under 20 µs there). Above it, an insert checks only
+/// when the entry point moved or a prune left some node with two or fewer
+/// in-links: an island whose every member keeps three in-links from inside
+/// it is possible in principle but was never seen in our churn tests.
+const ALWAYS_REPAIR_BELOW: usize = 1024;
 
 /// How many neighbours ahead the walk prefetches vectors. Two keeps about
 /// 16 cache lines in flight for 128-d f32 vectors, near the fill-buffer limit.
@@ -72,6 +82,7 @@ impl Index {
             rng: SplitMix64::new(cfg.seed),
             ws: Scratch::new(),
             tmp: Prepared::default(),
+            suspect: false,
             cfg,
         })
     }
@@ -313,6 +324,9 @@ impl Index {
         self.tmp.v = nv;
         self.link_new(&mut ws, slot, level);
         self.ws = ws;
+        if self.suspect || self.len <= ALWAYS_REPAIR_BELOW {
+            self.repair_reachability();
+        }
         Ok(())
     }
 
@@ -352,8 +366,11 @@ impl Index {
             }
         }
         if level > self.max_level {
+            // A new entry point: what was reachable from the old one need
+            // not be reachable from it (links are directed), so check.
             self.entry = Some(slot);
             self.max_level = level;
+            self.suspect = true;
         }
     }
 
@@ -414,9 +431,67 @@ impl Index {
         }
         let ids: Vec<u32> = chosen.iter().map(|c| c.id).collect();
         self.graph.set(node, layer, &ids);
-        for o in orphans {
-            self.reattach(o);
+        if layer == 0 && ids.len() < cands.len() {
+            let low =
+                cands.iter().any(|c| !ids.contains(&c.id) && self.graph.indeg[c.id as usize] <= 2);
+            self.suspect |= low;
         }
+        for o in orphans {
+            self.reattach(o, false);
+        }
+    }
+
+    /// Makes every live node reachable from the entry point on layer 0.
+    ///
+    /// Pruning is local, reachability is global: dropping the link `y → v`
+    /// can cut off `v` together with nodes only `v` leads to. In-degree
+    /// counters catch the common case (a lone orphan) at once; this pass
+    /// catches small islands. It walks the graph from the entry point and
+    /// attaches the first node of each unreached island to its nearest
+    /// reachable node, then continues the walk from there.
+    fn repair_reachability(&mut self) {
+        // Each pass attaches every island it finds; a forced attach can, in
+        // rare cases, cut off the link it displaced, which the next pass fixes.
+        for _ in 0..4 {
+            if self.repair_pass() == 0 {
+                break;
+            }
+        }
+        self.suspect = false;
+    }
+
+    /// One walk-and-attach pass; returns how many islands it attached.
+    fn repair_pass(&mut self) -> usize {
+        let Some(ep) = self.entry else { return 0 };
+        let n = self.graph.slots();
+        let mut seen = alloc::vec![false; n];
+        let mut stack = Vec::new();
+        let mark = |g: &Graph, from: u32, seen: &mut Vec<bool>, stack: &mut Vec<u32>| {
+            if !seen[from as usize] {
+                seen[from as usize] = true;
+                stack.push(from);
+            }
+            while let Some(s) = stack.pop() {
+                for &t in g.links(s, 0) {
+                    if !seen[t as usize] {
+                        seen[t as usize] = true;
+                        stack.push(t);
+                    }
+                }
+            }
+        };
+        mark(&self.graph, ep, &mut seen, &mut stack);
+        let mut attached = 0;
+        for s in 0..n as u32 {
+            if self.graph.is_live(s) && !seen[s as usize] {
+                self.reattach(s, true);
+                attached += 1;
+                // `s` now hangs off a reached node; everything it leads to is
+                // reached too.
+                mark(&self.graph, s, &mut seen, &mut stack);
+            }
+        }
+        attached
     }
 
     /// The paper's SELECT-NEIGHBORS-HEURISTIC (Algorithm 4): walk candidates
@@ -442,9 +517,10 @@ impl Index {
 
     /// Gives an unreachable node an in-link again: search for its nearest
     /// live neighbours and link the closest one (with room, or by pruning)
-    /// to it.
-    fn reattach(&mut self, node: u32) {
-        if self.graph.indeg[node as usize] > 0
+    /// to it. With `force`, attaches even a node that has in-links (from
+    /// an island that is itself unreachable).
+    fn reattach(&mut self, node: u32, force: bool) {
+        if (!force && self.graph.indeg[node as usize] > 0)
             || Some(node) == self.entry
             || !self.graph.is_live(node)
         {
@@ -455,32 +531,50 @@ impl Index {
         let mut q = core::mem::take(&mut ws.q);
         self.vectors.prepare_slot(node, &mut q);
         ws.q = q;
-        let mut cur = Cand { d: self.vectors.dist(&ws.q, ep), id: ep };
-        for l in (1..=self.max_level as usize).rev() {
-            cur = self.greedy(&mut ws, cur, l);
-        }
-        self.search_layer(&mut ws, &[cur], self.cfg.m, 0, None, usize::MAX, Some(node));
+        // Walk layer 0 from the entry point itself, not from an upper-layer
+        // descent: upper layers can lead into the very island being fixed,
+        // and only a layer-0 walk from the entry point guarantees that the
+        // hosts found are reachable.
+        let cur = Cand { d: self.vectors.dist(&ws.q, ep), id: ep };
+        let ef = self.cfg.ef_construction.max(self.cfg.m);
+        self.search_layer(&mut ws, &[cur], ef, 0, None, usize::MAX, Some(node));
         let mut found = Vec::new();
         sorted_top(&mut ws, &mut found);
         self.ws = ws;
-        for c in found {
-            if self.graph.push(c.id, 0, node) {
+        for c in &found {
+            if self.graph.links(c.id, 0).contains(&node) || self.graph.push(c.id, 0, node) {
                 return;
             }
         }
-        // Every neighbour is full: force the link into the closest one, which
-        // `prune` keeps because `node` has no other in-link.
-        if let Some(&host) = self.graph.links(node, 0).first() {
-            let mut cands: Vec<Cand> = self
-                .graph
-                .links(host, 0)
-                .iter()
-                .map(|&n| Cand { d: self.vectors.dist_nodes(host, n), id: n })
-                .collect();
-            cands.push(Cand { d: self.vectors.dist_nodes(host, node), id: node });
-            cands.sort_unstable();
-            self.prune(host, 0, &cands);
+        // Every candidate host is full. Put `node` into the closest host's
+        // list in place of its farthest link whose target has another
+        // in-link, so nobody else is cut off.
+        let host = match found
+            .first()
+            .map(|c| c.id)
+            .or_else(|| self.graph.links(node, 0).first().copied())
+        {
+            Some(h) => h,
+            None => return,
+        };
+        if self.graph.links(host, 0).contains(&node) {
+            return;
         }
+        let mut list: Vec<Cand> = self
+            .graph
+            .links(host, 0)
+            .iter()
+            .map(|&n| Cand { d: self.vectors.dist_nodes(host, n), id: n })
+            .collect();
+        list.sort_unstable();
+        let victim = (0..list.len()).rev().find(|&i| self.graph.indeg[list[i].id as usize] > 1);
+        let i = victim.unwrap_or(list.len().saturating_sub(1));
+        if i < list.len() {
+            list.remove(i);
+        }
+        list.push(Cand { d: 0.0, id: node });
+        let ids: Vec<u32> = list.iter().map(|c| c.id).collect();
+        self.graph.set(host, 0, &ids);
     }
 
     // ---------------------------------------------------------------------
@@ -545,8 +639,9 @@ impl Index {
             self.max_level = 0;
         }
         for &z in &outs[0] {
-            self.reattach(z);
+            self.reattach(z, false);
         }
+        self.repair_reachability();
     }
 
     /// Adds the result of a fresh ef_construction search around `y` on layer
@@ -647,6 +742,14 @@ impl Index {
         let budget =
             if filter.is_some() { ef.saturating_mul(FILTER_VISIT_FACTOR) } else { usize::MAX };
         self.search_layer(scratch, &[cur], ef, 0, filter, budget, None);
+        if filter.is_none() && scratch.top.len() < ef.min(self.len) && cur.id != ep {
+            // The descent landed where layer 0 does not reach far enough (only
+            // in tiny or degenerate graphs). Everything is reachable from the
+            // entry point on layer 0 (see `repair_reachability`), so resume
+            // the walk from there, keeping what was found.
+            let d = self.vectors.dist(&scratch.q, ep);
+            self.resume_layer0(scratch, Cand { d, id: ep }, ef);
+        }
         let mut found = core::mem::take(&mut scratch.buf);
         sorted_top(scratch, &mut found);
         if self.vectors.needs_rescore() {
@@ -722,17 +825,39 @@ impl Index {
         ws.reset_visited(self.graph.slots());
         ws.cand.clear();
         ws.top.clear();
+        self.walk(ws, eps, ef, layer, filter, budget, exclude);
+    }
+
+    /// Continues a finished layer-0 walk from `from`, keeping the visited
+    /// set and the results.
+    fn resume_layer0(&self, ws: &mut Scratch, from: Cand, ef: usize) {
+        ws.cand.clear();
+        self.walk(ws, &[from], ef, 0, None, usize::MAX, None);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn walk(
+        &self,
+        ws: &mut Scratch,
+        eps: &[Cand],
+        ef: usize,
+        layer: usize,
+        filter: Filter<'_>,
+        budget: usize,
+        exclude: Option<u32>,
+    ) {
+        let accept = |s: u32| Some(s) != exclude && filter.is_none_or(|f| f(self.keys.get(s)));
+        // An excluded node may still be an entry (greedy descent can land on
+        // it): it is expanded, never returned.
+        for &e in eps {
+            let new = ws.visit(e.id);
+            ws.cand.push(Reverse(e));
+            if new && accept(e.id) {
+                ws.top.push(e);
+            }
+        }
         if let Some(x) = exclude {
             ws.visit(x);
-        }
-        let accept = |s: u32| filter.is_none_or(|f| f(self.keys.get(s)));
-        for &e in eps {
-            if ws.visit(e.id) {
-                ws.cand.push(Reverse(e));
-                if accept(e.id) {
-                    ws.top.push(e);
-                }
-            }
         }
         let mut bound = ws.top.peek().map_or(f32::INFINITY, |c| c.d);
         let mut visits = 0usize;

@@ -451,5 +451,6 @@ fn decode_v1(h: Header, mut r: Reader<'_>, kernels: Kernels) -> Result<Index> {
         rng: SplitMix64 { state: h.rng_state },
         ws: Scratch::new(),
         tmp: Prepared::default(),
+        suspect: false,
     })
 }
