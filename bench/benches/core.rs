@@ -238,9 +238,10 @@ fn search(c: &mut Criterion) {
 fn insert(c: &mut Criterion) {
     let mut g = c.benchmark_group("insert");
 
-    // Whole builds take tens to hundreds of ms: a few flat samples suffice.
+    // Whole builds take a few hundred ms: ten flat samples (one build each) suffice.
     g.sample_size(10)
         .sampling_mode(SamplingMode::Flat)
+        .measurement_time(Duration::from_secs(4))
         .throughput(Throughput::Elements(BUILD_N as u64));
     for q in QUANTIZATIONS {
         g.bench_function(format!("build2k/{}", q.name()), |b| {
@@ -252,7 +253,10 @@ fn insert(c: &mut Criterion) {
 
     // Single writes into a full 10k f32 index, cycling through the keys.
     // Each re-inserts the key's own vector, so the index stays the same size.
-    g.sample_size(20).sampling_mode(SamplingMode::Auto).throughput(Throughput::Elements(1));
+    g.sample_size(20)
+        .sampling_mode(SamplingMode::Auto)
+        .measurement_time(Duration::from_secs(2))
+        .throughput(Throughput::Elements(1));
     let mut index: Option<Index> = None;
     g.bench_function("upsert/f32", |b| {
         let d = data();

@@ -24,9 +24,9 @@
 //! auto-vectorizes them and are not hand-tuned.
 
 pub mod scalar;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod wasm;
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
 mod x86;
 
 /// A table of distance kernels. All slices passed to one call have equal

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Every check vecshard's CI runs, in order. Idempotent; installs what it needs.
+# Usage: scripts/test-all.sh            (from anywhere)
+# Each step can also be run alone: scripts/test-all.sh STEP [STEP...]
+# Steps: setup fmt clippy doc nostd native wasm harness
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+step() { printf '\n==> %s\n' "$*"; }
+
+setup() {
+  step "setup: rust targets and node"
+  rustup target add wasm32-unknown-unknown wasm32-wasip1 x86_64-unknown-none >/dev/null
+  command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs; }
+  node --version
+  [ -d "$ROOT/../shared/data/siftsmall" ] || { echo "missing ../shared/data (benchmark datasets)"; exit 1; }
+}
+
+fmt() { step "rustfmt"; cargo fmt --all -- --check; }
+
+clippy() { step "clippy -D warnings"; cargo clippy --workspace --all-targets -- -D warnings; }
+
+doc() { step "cargo doc (warnings are errors)"; RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps; }
+
+nostd() {
+  step "no_std builds of the core (wasm32-unknown-unknown, x86_64-unknown-none)"
+  cargo build -p vecshard-core --no-default-features --target wasm32-unknown-unknown
+  RUSTFLAGS="-C target-feature=+simd128" cargo build -p vecshard-core --no-default-features \
+    --target wasm32-unknown-unknown --target-dir target/simd128
+  cargo build -p vecshard-core --no-default-features --target x86_64-unknown-none
+}
+
+native() { step "native tests"; cargo test --workspace; }
+
+wasm() {
+  step "core tests compiled to wasm32-wasip1 (simd128), run in node"
+  CARGO_TARGET_WASM32_WASIP1_RUNNER="node $ROOT/wasm-tests/wasi-runner.mjs" \
+  CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="-C target-feature=+simd128" \
+    cargo test -p vecshard-core --target wasm32-wasip1
+}
+
+harness() {
+  step "benchmark harness smoke run (ann on siftsmall)"
+  cargo run --release -q -p vecshard-bench --bin ann -- --data "$ROOT/../shared/data/siftsmall" --ef 10,40
+}
+
+steps=("$@")
+[ ${#steps[@]} -gt 0 ] || steps=(setup fmt clippy doc nostd native wasm harness)
+for s in "${steps[@]}"; do "$s"; done
+step "all checks passed"
