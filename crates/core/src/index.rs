@@ -170,7 +170,7 @@ impl Index {
         }
         let sq: f32 = v.iter().map(|x| x * x).sum();
         let norm = math::sqrt(sq);
-        if self.cfg.metric == Metric::Cosine && !(norm > 0.0 && norm.is_finite()) {
+        if self.cfg.metric == Metric::Cosine && (norm <= 0.0 || !norm.is_finite()) {
             return Err(Error::new(ErrorKind::ZeroVector));
         }
         Ok(norm)

@@ -370,7 +370,7 @@ fn decode_v1(h: Header, mut r: Reader<'_>, kernels: Kernels) -> Result<Index> {
     };
     let norms = if metric == Metric::Cosine { r.f32s(slots, "norms")? } else { Vec::new() };
     if metric == Metric::Cosine {
-        if let Some(s) = (0..slots).find(|&s| levels[s] != FREE && !(norms[s] > 0.0)) {
+        if let Some(s) = (0..slots).find(|&s| levels[s] != FREE && norms[s] <= 0.0) {
             return Err(Error::snapshot(format!("slot {s} has a non-positive norm under cosine")));
         }
     }

@@ -46,12 +46,15 @@ fn run(metric: Metric, quant: Quantization, ops: &[Op]) -> Result<(), TestCaseEr
             Op::Insert(k, v) => {
                 let key = format!("k{k}");
                 let r = index.insert(&key, v);
-                if model.contains_key(&key) {
-                    let dup = matches!(r.unwrap_err().kind(), ErrorKind::DuplicateKey { .. });
-                    prop_assert!(dup, "insert of an existing key must fail with DuplicateKey");
-                } else {
-                    r.unwrap();
-                    model.insert(key, v.clone());
+                match model.entry(key) {
+                    std::collections::btree_map::Entry::Occupied(_) => {
+                        let dup = matches!(r.unwrap_err().kind(), ErrorKind::DuplicateKey { .. });
+                        prop_assert!(dup, "insert of an existing key must fail with DuplicateKey");
+                    }
+                    std::collections::btree_map::Entry::Vacant(e) => {
+                        r.unwrap();
+                        e.insert(v.clone());
+                    }
                 }
             }
             Op::Upsert(k, v) => {
