@@ -77,5 +77,10 @@ pub use index::{Filter, Hit, Index};
 pub use search::Scratch;
 pub use snapshot::{FORMAT_VERSION, MAGIC};
 
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
+
 /// Longest key, in bytes.
 pub const MAX_KEY_LEN: usize = 1024;
