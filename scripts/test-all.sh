@@ -2,7 +2,7 @@
 # Every check vecshard's CI runs, in order. Idempotent; installs what it needs.
 # Usage: scripts/test-all.sh            (from anywhere)
 # Each step can also be run alone: scripts/test-all.sh STEP [STEP...]
-# Steps: setup fmt clippy doc nostd native wasm harness
+# Steps: setup fmt clippy doc nostd native wasm harness js
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -46,7 +46,12 @@ harness() {
   cargo run --release -q -p vecshard-bench --bin ann -- --data "$ROOT/../shared/data/siftsmall" --ef 10,40
 }
 
+js() {
+  step "npm package: build, pack, and test in node, deno, workerd and headless chromium"
+  "$ROOT/scripts/test-js.sh"
+}
+
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(setup fmt clippy doc nostd native wasm harness)
+[ ${#steps[@]} -gt 0 ] || steps=(setup fmt clippy doc nostd native wasm harness js)
 for s in "${steps[@]}"; do "$s"; done
 step "all checks passed"

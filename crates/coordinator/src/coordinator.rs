@@ -1,0 +1,449 @@
+//! [`Coordinator`]: validation, routing, fan-out and merge.
+
+use std::sync::Arc;
+
+use futures::future::join_all;
+use vecshard_shard::protocol::MAX_ATTRIBUTES_LEN;
+use vecshard_shard::{
+    ErrorCode, Filter, Hit, Item, ItemOut, Request, Response, Settings, ShardInfo, WireMetric,
+};
+
+use crate::error::{Error, ErrorKind};
+use crate::{merge, route, ShardTransport, TransportError};
+
+/// What a query does when some shards fail.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// Answer from the shards that did (the default); the result says which
+    /// are missing. Fails only when no shard answered.
+    #[default]
+    Partial,
+    /// Fail unless every shard answered.
+    Strict,
+}
+
+/// A search request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Query {
+    /// The query vector.
+    pub vector: Vec<f32>,
+    /// Number of results (≥ 1).
+    pub k: u32,
+    /// Per-shard candidate list size; `None` uses the index default.
+    pub ef: Option<u32>,
+    /// Optional predicate, applied inside every shard.
+    pub filter: Option<Filter>,
+}
+
+impl Query {
+    /// A query for the `k` nearest to `vector` with the default `ef`.
+    pub fn new(vector: Vec<f32>, k: u32) -> Query {
+        Query { vector, k, ef: None, filter: None }
+    }
+
+    /// Sets `ef`.
+    pub fn ef(mut self, ef: u32) -> Query {
+        self.ef = Some(ef);
+        self
+    }
+}
+
+/// A merged search result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SearchResult {
+    /// The global top k, sorted by `(distance, key)`.
+    pub hits: Vec<Hit>,
+    /// Whether some shards did not answer.
+    pub partial: bool,
+    /// The shards that did not answer, ascending.
+    pub missing_shards: Vec<u32>,
+    /// Why each missing shard did not answer.
+    pub failures: Vec<(u32, TransportError)>,
+}
+
+/// What an upsert did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteSummary {
+    /// Keys that were new.
+    pub inserted: u64,
+    /// Keys that replaced an element.
+    pub updated: u64,
+}
+
+/// What a remove did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RemoveSummary {
+    /// Keys that were removed.
+    pub removed: u64,
+    /// Keys that were not present.
+    pub not_found: u64,
+}
+
+/// Routes writes to the owning shard and fans queries out to all of them.
+///
+/// Every input is validated here, against the cluster settings, before any
+/// shard sees it, so bad input changes nothing on any shard. A shard that
+/// fails a write after validation (it trapped, or the network dropped) can
+/// leave the other shards' parts of that batch applied; the error says
+/// which, and since upsert and remove are idempotent, retrying the batch is
+/// always safe.
+pub struct Coordinator {
+    settings: Settings,
+    shards: Vec<Arc<dyn ShardTransport>>,
+}
+
+impl std::fmt::Debug for Coordinator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Coordinator")
+            .field("settings", &self.settings)
+            .field("shards", &self.shards.iter().map(|s| s.describe()).collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+fn unexpected(shard: u32, got: &Response) -> Error {
+    let mut got = format!("{got:?}");
+    got.truncate(120);
+    Error::new(ErrorKind::Unexpected { shard, got })
+}
+
+/// Checks a key the way every shard will.
+pub(crate) fn check_key(key: &str) -> Result<(), Error> {
+    if key.is_empty() {
+        return Err(Error::bad_input(ErrorCode::EmptyKey, "keys must not be empty"));
+    }
+    if key.len() > vecshard_core::MAX_KEY_LEN {
+        return Err(Error::bad_input(
+            ErrorCode::KeyTooLong,
+            format!(
+                "key of {} bytes is longer than the limit of {} bytes",
+                key.len(),
+                vecshard_core::MAX_KEY_LEN
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl Coordinator {
+    /// A coordinator over `shards` (shard `i` is `shards[i]`), which must
+    /// all hold indexes with `settings` (seeds aside).
+    pub fn new<T: ShardTransport + 'static>(
+        settings: Settings,
+        shards: Vec<T>,
+    ) -> Result<Coordinator, Error> {
+        let shards: Vec<Arc<dyn ShardTransport>> =
+            shards.into_iter().map(|s| Arc::new(s) as Arc<dyn ShardTransport>).collect();
+        Coordinator::from_arcs(settings, shards)
+    }
+
+    /// Like [`Coordinator::new`], with shards already type-erased.
+    pub fn from_arcs(
+        settings: Settings,
+        shards: Vec<Arc<dyn ShardTransport>>,
+    ) -> Result<Coordinator, Error> {
+        if shards.is_empty() || shards.len() > u32::MAX as usize {
+            return Err(Error::new(ErrorKind::Config(
+                "a coordinator needs at least one shard".into(),
+            )));
+        }
+        Ok(Coordinator { settings, shards })
+    }
+
+    /// Number of shards.
+    pub fn shard_count(&self) -> u32 {
+        self.shards.len() as u32
+    }
+
+    /// The cluster settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The transport of shard `i`.
+    pub fn shard(&self, i: u32) -> &Arc<dyn ShardTransport> {
+        &self.shards[i as usize]
+    }
+
+    /// The shard that owns `key`.
+    pub fn owner(&self, key: &str) -> u32 {
+        route(key, self.shard_count())
+    }
+
+    /// Checks a query vector against the cluster settings.
+    pub fn check_vector(&self, v: &[f32]) -> Result<(), Error> {
+        if v.len() != self.settings.dim as usize {
+            return Err(Error::bad_input(
+                ErrorCode::DimensionMismatch,
+                format!(
+                    "vector has {} dimensions but the index has {}; check the embedding model",
+                    v.len(),
+                    self.settings.dim
+                ),
+            ));
+        }
+        if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+            return Err(Error::bad_input(
+                ErrorCode::NonFiniteValue,
+                format!(
+                    "vector component {i} is NaN or infinite; only finite values can be indexed"
+                ),
+            ));
+        }
+        if self.settings.metric == WireMetric::Cosine && v.iter().all(|&x| x == 0.0) {
+            return Err(Error::bad_input(
+                ErrorCode::ZeroVector,
+                "an all-zero vector has no direction under cosine distance",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks a whole batch; the error names the first bad item.
+    pub fn check_items(&self, items: &[Item]) -> Result<(), Error> {
+        for (i, it) in items.iter().enumerate() {
+            let with_ctx = |e: Error| match e.kind() {
+                ErrorKind::BadInput(w) => Error::bad_input(
+                    w.code,
+                    format!("item {i} (key {:?}): {}", truncate(&it.key), w.message),
+                ),
+                _ => e,
+            };
+            check_key(&it.key).map_err(with_ctx)?;
+            self.check_vector(&it.vector).map_err(with_ctx)?;
+            if it.attributes.as_ref().is_some_and(|a| a.len() > MAX_ATTRIBUTES_LEN) {
+                return Err(with_ctx(Error::bad_input(
+                    ErrorCode::AttributesTooLarge,
+                    format!("attributes are over {MAX_ATTRIBUTES_LEN} bytes"),
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends each shard its part of a batch, all at once; returns per-shard
+    /// outcomes in shard order.
+    async fn scatter(
+        &self,
+        parts: Vec<(u32, Request)>,
+    ) -> Vec<(u32, Result<Response, TransportError>)> {
+        let calls = parts.into_iter().map(|(s, req)| {
+            let fut = self.shards[s as usize].call(req);
+            async move { (s, fut.await) }
+        });
+        join_all(calls).await
+    }
+
+    /// Inserts or replaces `items`, each on the shard that owns its key,
+    /// all shards in parallel.
+    pub async fn upsert(&self, items: Vec<Item>) -> Result<WriteSummary, Error> {
+        self.check_items(&items)?;
+        let n = self.shard_count();
+        let mut groups: Vec<Vec<Item>> = (0..n).map(|_| Vec::new()).collect();
+        for it in items {
+            let s = route(&it.key, n);
+            groups[s as usize].push(it);
+        }
+        let parts = groups
+            .into_iter()
+            .enumerate()
+            .filter(|(_, g)| !g.is_empty())
+            .map(|(s, items)| (s as u32, Request::Upsert { items }))
+            .collect();
+        let mut sum = WriteSummary::default();
+        self.gather_writes(
+            parts,
+            |r, sum: &mut WriteSummary| match r {
+                Response::Upserted { inserted, updated } => {
+                    sum.inserted += u64::from(*inserted);
+                    sum.updated += u64::from(*updated);
+                    true
+                }
+                _ => false,
+            },
+            &mut sum,
+        )
+        .await?;
+        Ok(sum)
+    }
+
+    /// Removes `keys` (unknown keys are counted, not errors).
+    pub async fn remove(&self, keys: Vec<String>) -> Result<RemoveSummary, Error> {
+        for k in &keys {
+            check_key(k)?;
+        }
+        let n = self.shard_count();
+        let mut groups: Vec<Vec<String>> = (0..n).map(|_| Vec::new()).collect();
+        for k in keys {
+            let s = route(&k, n);
+            groups[s as usize].push(k);
+        }
+        let parts = groups
+            .into_iter()
+            .enumerate()
+            .filter(|(_, g)| !g.is_empty())
+            .map(|(s, keys)| (s as u32, Request::Remove { keys }))
+            .collect();
+        let mut sum = RemoveSummary::default();
+        self.gather_writes(
+            parts,
+            |r, sum: &mut RemoveSummary| match r {
+                Response::Removed { removed, not_found } => {
+                    sum.removed += u64::from(*removed);
+                    sum.not_found += u64::from(*not_found);
+                    true
+                }
+                _ => false,
+            },
+            &mut sum,
+        )
+        .await?;
+        Ok(sum)
+    }
+
+    async fn gather_writes<S>(
+        &self,
+        parts: Vec<(u32, Request)>,
+        add: impl Fn(&Response, &mut S) -> bool,
+        sum: &mut S,
+    ) -> Result<(), Error> {
+        let results = self.scatter(parts).await;
+        let mut applied = Vec::new();
+        let mut first_err: Option<Error> = None;
+        for (s, r) in results {
+            match r {
+                Ok(resp) if add(&resp, sum) => applied.push(s),
+                Ok(Response::Error(w)) => {
+                    first_err.get_or_insert(Error::new(ErrorKind::BadInput(w)));
+                }
+                Ok(other) => {
+                    first_err.get_or_insert(unexpected(s, &other));
+                }
+                Err(error) => {
+                    first_err.get_or_insert(Error::new(ErrorKind::Shard {
+                        shard: s,
+                        error,
+                        applied: Vec::new(),
+                    }));
+                }
+            }
+        }
+        match first_err {
+            None => Ok(()),
+            Some(e) => Err(match e.into_kind() {
+                ErrorKind::Shard { shard, error, .. } => {
+                    Error::new(ErrorKind::Shard { shard, error, applied })
+                }
+                other => Error::new(other),
+            }),
+        }
+    }
+
+    /// The `k` nearest elements over all shards. Every shard is asked at
+    /// once for its own top `k` (with the same `ef`), and the lists are
+    /// merged by `(distance, key)`.
+    pub async fn search(&self, q: Query, mode: Mode) -> Result<SearchResult, Error> {
+        if q.k == 0 {
+            return Err(Error::bad_input(ErrorCode::InvalidK, "k must be at least 1"));
+        }
+        self.check_vector(&q.vector)?;
+        let k = q.k;
+        let parts = (0..self.shard_count())
+            .map(|s| {
+                let req = Request::Search {
+                    vector: q.vector.clone(),
+                    k,
+                    ef: q.ef,
+                    filter: q.filter.clone(),
+                };
+                (s, req)
+            })
+            .collect();
+        let results = self.scatter(parts).await;
+        let mut lists = Vec::with_capacity(results.len());
+        let mut failures = Vec::new();
+        for (s, r) in results {
+            match r {
+                Ok(Response::Hits { hits }) => lists.push(hits),
+                Ok(Response::Error(w)) => return Err(Error::new(ErrorKind::BadInput(w))),
+                Ok(other) => return Err(unexpected(s, &other)),
+                Err(e) => failures.push((s, e)),
+            }
+        }
+        let missing: Vec<u32> = failures.iter().map(|(s, _)| *s).collect();
+        if !failures.is_empty() && (mode == Mode::Strict || lists.is_empty()) {
+            return Err(Error::new(ErrorKind::Incomplete {
+                missing,
+                first: failures[0].1.clone(),
+            }));
+        }
+        Ok(SearchResult {
+            hits: merge(lists, k as usize),
+            partial: !missing.is_empty(),
+            missing_shards: missing,
+            failures,
+        })
+    }
+
+    async fn one(&self, key: &str, req: Request) -> Result<Response, Error> {
+        check_key(key)?;
+        let s = self.owner(key);
+        match self.shards[s as usize].call(req).await {
+            Ok(Response::Error(w)) => Err(Error::new(ErrorKind::BadInput(w))),
+            Ok(r) => Ok(r),
+            Err(error) => Err(Error::new(ErrorKind::Shard { shard: s, error, applied: vec![] })),
+        }
+    }
+
+    /// One element by key, from its owning shard.
+    pub async fn get(&self, key: &str) -> Result<Option<ItemOut>, Error> {
+        match self.one(key, Request::Get { key: key.to_string() }).await? {
+            Response::Item { item } => Ok(item),
+            other => Err(unexpected(self.owner(key), &other)),
+        }
+    }
+
+    /// Whether `key` is present, asking its owning shard.
+    pub async fn contains(&self, key: &str) -> Result<bool, Error> {
+        match self.one(key, Request::Contains { key: key.to_string() }).await? {
+            Response::Contains { present } => Ok(present),
+            other => Err(unexpected(self.owner(key), &other)),
+        }
+    }
+
+    /// Removes one key from its owning shard; `KeyNotFound` if absent.
+    pub async fn remove_one(&self, key: &str) -> Result<(), Error> {
+        match self.one(key, Request::Remove { keys: vec![key.to_string()] }).await? {
+            Response::Removed { removed: 1, .. } => Ok(()),
+            Response::Removed { .. } => Err(Error::bad_input(
+                ErrorCode::KeyNotFound,
+                format!("key {:?} is not in the index", truncate(key)),
+            )),
+            other => Err(unexpected(self.owner(key), &other)),
+        }
+    }
+
+    /// Every shard's info, in shard order (failures included).
+    pub async fn info(&self) -> Vec<Result<ShardInfo, TransportError>> {
+        let parts = (0..self.shard_count()).map(|s| (s, Request::Info)).collect();
+        self.scatter(parts)
+            .await
+            .into_iter()
+            .map(|(s, r)| match r {
+                Ok(Response::Info { info }) => Ok(info),
+                Ok(other) => Err(TransportError::new(
+                    crate::TransportErrorKind::Protocol,
+                    format!("shard {s} answered Info with {:?}", unexpected(s, &other)),
+                )),
+                Err(e) => Err(e),
+            })
+            .collect()
+    }
+}
+
+fn truncate(key: &str) -> &str {
+    match key.char_indices().nth(64) {
+        Some((i, _)) => &key[..i],
+        None => key,
+    }
+}
