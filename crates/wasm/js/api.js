@@ -1,0 +1,260 @@
+// The public API of the `vecshard` npm package, shared by every entry point
+// (web.js, node.js, deno.js, workerd.js). Each entry point only decides how
+// the .wasm gets instantiated; everything a user calls is defined here.
+//
+// This file owns the JS side of the contract: argument *types* are checked
+// here (so a wrong type is an `invalid_argument` error that names the
+// argument, not a wasm-bindgen internals message), and every error from the
+// wasm side is rethrown as a `VecshardError` with a stable `code`. Value
+// rules (dimension, finite values, key length, k >= 1) belong to the Rust
+// core, which checks everything before it changes anything: after a failed
+// call the index is exactly as it was.
+
+import { RawIndex } from './vecshard.js';
+
+const DISPOSE = Symbol.dispose ?? Symbol.for('Symbol.dispose');
+const FROM_RAW = Symbol('vecshard.fromRaw');
+const DETAILS = ['expected', 'got', 'index', 'length', 'key'];
+const OPTIONS = ['dim', 'metric', 'm', 'efConstruction', 'efSearch', 'quantization', 'seed'];
+
+/** Every error the package throws on bad input. Match on `code`. */
+export class VecshardError extends Error {
+  constructor(code, message, details) {
+    super(message);
+    this.name = 'VecshardError';
+    this.code = code;
+    if (details) Object.assign(this, details);
+  }
+}
+
+function fail(code, message) {
+  throw new VecshardError(code, message);
+}
+
+// Errors from the wasm side are plain Errors with a `code`; anything else
+// (a bug, an out-of-memory trap) is rethrown untouched.
+function rethrow(e) {
+  if (e instanceof Error && typeof e.code === 'string' && !(e instanceof VecshardError)) {
+    const details = {};
+    for (const d of DETAILS) if (d in e) details[d] = e[d];
+    throw new VecshardError(e.code, e.message, details);
+  }
+  throw e;
+}
+
+function checkKey(key, what = 'key') {
+  if (typeof key !== 'string') fail('invalid_argument', `${what} must be a string, got ${describe(key)}`);
+  // A lone surrogate would be replaced by U+FFFD on its way to UTF-8, so
+  // the stored key would silently differ from the one passed.
+  if (key.isWellFormed && !key.isWellFormed())
+    fail('invalid_argument', `${what} contains a lone UTF-16 surrogate and is not valid Unicode`);
+  return key;
+}
+
+function checkVector(v, what) {
+  if (!(v instanceof Float32Array))
+    fail('invalid_argument', `${what} must be a Float32Array, got ${describe(v)}; wrap arrays with new Float32Array(...)`);
+  return v;
+}
+
+function checkCount(n, what, { min = 0 } = {}) {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > 0xffffffff)
+    fail('invalid_argument', `${what} must be an integer >= ${min}, got ${describe(n)}`);
+  return n;
+}
+
+function describe(x) {
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return 'an Array';
+  if (typeof x === 'object') return x.constructor?.name ?? 'an object';
+  if (typeof x === 'string') return JSON.stringify(x.length > 40 ? x.slice(0, 40) + '…' : x);
+  return `${typeof x} ${String(x)}`;
+}
+
+function configNumber(options, name) {
+  const v = options[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number') fail('invalid_argument', `options.${name} must be a number, got ${describe(v)}`);
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff)
+    fail('invalid_config', `invalid index configuration: ${name} must be a non-negative integer, got ${v}`);
+  return v;
+}
+
+function configSeed(seed) {
+  if (seed === undefined) return undefined;
+  if (typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0) return BigInt(seed);
+  if (typeof seed === 'bigint' && seed >= 0n && seed < 1n << 64n) return seed;
+  fail('invalid_argument', `options.seed must be a non-negative safe integer or a bigint below 2^64, got ${describe(seed)}`);
+}
+
+/**
+ * An HNSW index in the calling thread. Synchronous; see index.d.ts for the
+ * documentation of each method.
+ */
+export class Index {
+  #raw;
+
+  constructor(options, raw) {
+    if (options === FROM_RAW) {
+      this.#raw = raw;
+      return;
+    }
+    if (typeof options !== 'object' || options === null)
+      fail('invalid_argument', `new Index(options) needs an options object like { dim: 384, metric: "cosine" }, got ${describe(options)}`);
+    for (const name of Object.keys(options))
+      if (!OPTIONS.includes(name))
+        fail('invalid_config', `invalid index configuration: unknown option ${JSON.stringify(name)}; known options are ${OPTIONS.join(', ')}`);
+    const dim = configNumber(options, 'dim');
+    if (dim === undefined) fail('invalid_config', 'invalid index configuration: options.dim (the vector dimension) is required');
+    const { metric, quantization } = options;
+    if (typeof metric !== 'string')
+      fail('invalid_argument', `options.metric must be "cosine", "l2" or "ip", got ${describe(metric)}`);
+    if (quantization !== undefined && typeof quantization !== 'string')
+      fail('invalid_argument', `options.quantization must be "f32", "i8" or "binary", got ${describe(quantization)}`);
+    const m = configNumber(options, 'm');
+    const efc = configNumber(options, 'efConstruction');
+    const efs = configNumber(options, 'efSearch');
+    const seed = configSeed(options.seed);
+    try {
+      this.#raw = new RawIndex(dim, metric, m, efc, efs, quantization, seed);
+    } catch (e) {
+      rethrow(e);
+    }
+  }
+
+  /** Loads a snapshot written by `toBytes()` or by the native core / CLI. */
+  static fromBytes(bytes) {
+    if (bytes instanceof ArrayBuffer) bytes = new Uint8Array(bytes);
+    if (!(bytes instanceof Uint8Array))
+      fail('invalid_argument', `fromBytes needs a Uint8Array or an ArrayBuffer, got ${describe(bytes)}`);
+    try {
+      return new Index(FROM_RAW, RawIndex.from_bytes(bytes));
+    } catch (e) {
+      rethrow(e);
+    }
+  }
+
+  get #live() {
+    if (this.#raw === undefined) fail('freed', 'this Index was freed; create or load a new one');
+    return this.#raw;
+  }
+
+  add(key, vector) {
+    const raw = this.#live;
+    checkKey(key);
+    checkVector(vector, 'vector');
+    try {
+      raw.add(key, vector);
+    } catch (e) {
+      rethrow(e);
+    }
+  }
+
+  upsert(key, vector) {
+    const raw = this.#live;
+    checkKey(key);
+    checkVector(vector, 'vector');
+    try {
+      return raw.upsert(key, vector);
+    } catch (e) {
+      rethrow(e);
+    }
+  }
+
+  addBatch(keys, flat) {
+    const raw = this.#live;
+    if (!Array.isArray(keys)) fail('invalid_argument', `keys must be an array of strings, got ${describe(keys)}`);
+    for (let i = 0; i < keys.length; i++) checkKey(keys[i], `keys[${i}]`);
+    checkVector(flat, 'flat');
+    try {
+      raw.add_batch(keys, flat);
+    } catch (e) {
+      rethrow(e);
+    }
+  }
+
+  remove(key) {
+    const raw = this.#live;
+    checkKey(key);
+    try {
+      raw.remove(key);
+    } catch (e) {
+      rethrow(e);
+    }
+  }
+
+  get(key) {
+    const raw = this.#live;
+    checkKey(key);
+    return raw.get(key);
+  }
+
+  has(key) {
+    const raw = this.#live;
+    checkKey(key);
+    return raw.has(key);
+  }
+
+  get size() {
+    return this.#live.size;
+  }
+
+  get dim() {
+    return this.#live.dim;
+  }
+
+  get metric() {
+    return this.#live.metric;
+  }
+
+  get quantization() {
+    return this.#live.quantization;
+  }
+
+  search(query, k, options) {
+    const raw = this.#live;
+    checkVector(query, 'query');
+    checkCount(k, 'k');
+    let ef;
+    if (options !== undefined) {
+      if (typeof options !== 'object' || options === null)
+        fail('invalid_argument', `search options must be an object like { ef: 64 }, got ${describe(options)}`);
+      if (options.ef !== undefined) ef = checkCount(options.ef, 'options.ef', { min: 1 });
+    }
+    let packed, joined;
+    try {
+      packed = raw.search(query, k, ef);
+      joined = raw.last_keys();
+    } catch (e) {
+      rethrow(e);
+    }
+    // Distances, then each key's length in UTF-16 units (see convert.rs).
+    const n = packed.length >>> 1;
+    const keys = new Array(n);
+    for (let i = 0, at = 0; i < n; i++) {
+      const end = at + packed[n + i];
+      keys[i] = joined.substring(at, end);
+      at = end;
+    }
+    return { keys, distances: packed.slice(0, n) };
+  }
+
+  toBytes() {
+    return this.#live.to_bytes();
+  }
+
+  stats() {
+    return this.#live.stats();
+  }
+
+  free() {
+    if (this.#raw !== undefined) {
+      this.#raw.free();
+      this.#raw = undefined;
+    }
+  }
+
+  [DISPOSE]() {
+    this.free();
+  }
+}

@@ -1,0 +1,213 @@
+/// <reference lib="esnext.disposable" />
+// Types of the `vecshard` npm package, written by hand (not generated):
+// they are the documentation most users read. Every entry point (browser,
+// bundler, Node, Deno, workerd) exports exactly this API.
+
+/** How distance is measured. Every distance is "smaller is closer". */
+export type Metric =
+  /** `1 - cos(a, b)`; vectors are normalized at insert. */
+  | 'cosine'
+  /** Squared Euclidean distance. */
+  | 'l2'
+  /** Negated inner product `-a·b`. */
+  | 'ip';
+
+/** How vectors are stored. Queries always stay `f32`. */
+export type Quantization =
+  /** Full precision, 4 bytes per component. */
+  | 'f32'
+  /** One signed byte per component plus a per-vector scale: 4x smaller, ~1 point of recall. */
+  | 'i8'
+  /** One bit per component: 32x smaller; only for embeddings trained for it. */
+  | 'binary';
+
+/** Options of `new Index(...)`. Names follow the HNSW paper. */
+export interface IndexOptions {
+  /** Vector dimension, 1..=65536. */
+  dim: number;
+  metric: Metric;
+  /** Links per node on the upper layers (layer 0 keeps `2m`). Default 16, allowed 2..=128. */
+  m?: number;
+  /** Candidate list size while inserting. Default 200. Higher: better graph, slower build. */
+  efConstruction?: number;
+  /** Default `ef` of searches that do not pass one. Default 64. */
+  efSearch?: number;
+  /** Vector storage. Default `'f32'`. */
+  quantization?: Quantization;
+  /**
+   * Seed of the level generator. The same seed and the same sequence of
+   * operations give the same graph and the same snapshot bytes.
+   */
+  seed?: number | bigint;
+}
+
+export interface SearchOptions {
+  /** Size of the candidate list (raised to `k`). Default: the index's `efSearch`. Higher: better recall, slower. */
+  ef?: number;
+}
+
+/** Search results as parallel arrays, nearest first, ties broken by key. */
+export interface SearchResult {
+  keys: string[];
+  /** `distances[i]` belongs to `keys[i]`; full precision even for quantized indexes. */
+  distances: Float32Array;
+}
+
+/** Counts and memory use of an index. */
+export interface IndexStats {
+  size: number;
+  /** Allocated slots (live + free); removed slots are reused. */
+  slots: number;
+  freeSlots: number;
+  maxLevel: number;
+  /** `levelHistogram[l]`: nodes whose top layer is `l`. */
+  levelHistogram: number[];
+  layer0Links: number;
+  upperLinks: number;
+  /** Bytes of vector data (codes, scales, norms). */
+  vectorBytes: number;
+  /** Bytes of the graph. */
+  linkBytes: number;
+  /** Bytes of the keys. */
+  keyBytes: number;
+  totalBytes: number;
+  bytesPerVector: number;
+}
+
+/**
+ * An HNSW vector index that runs synchronously in the calling thread.
+ *
+ * Vectors go in and results come out as typed arrays. Inputs are copied:
+ * you may reuse or change your arrays after a call returns, and returned
+ * arrays are yours (they never alias wasm memory).
+ *
+ * Any call that throws leaves the index exactly as it was.
+ *
+ * ```ts
+ * const index = new Index({ dim: 3, metric: 'cosine' });
+ * index.add('apple', new Float32Array([1, 0.1, 0]));
+ * const { keys, distances } = index.search(new Float32Array([1, 0, 0]), 10);
+ * ```
+ */
+export class Index implements Disposable {
+  /** @throws {VecshardError} `invalid_config`, `invalid_argument` */
+  constructor(options: IndexOptions);
+
+  /**
+   * Loads a snapshot written by `toBytes()`, by the native core or by the
+   * `vecshard` CLI (the bytes are the same on every platform).
+   * @throws {VecshardError} `invalid_snapshot` if the bytes are corrupt or not a snapshot.
+   */
+  static fromBytes(bytes: Uint8Array | ArrayBuffer): Index;
+
+  /**
+   * Adds `key` (1..=1024 bytes of UTF-8).
+   * @throws {VecshardError} `duplicate_key` (use `upsert` to replace), `dimension_mismatch`,
+   *   `non_finite_value`, `zero_vector` (cosine), `empty_key`, `key_too_long`, `capacity_exceeded`.
+   */
+  add(key: string, vector: Float32Array): void;
+
+  /** Adds `key` or replaces its vector. Returns `true` if the key was new. Same errors as `add`, minus `duplicate_key`. */
+  upsert(key: string, vector: Float32Array): boolean;
+
+  /**
+   * Adds `keys[i]` with `flat.subarray(i * dim, (i + 1) * dim)`. All or
+   * nothing: every item is checked (including duplicates within the batch)
+   * before anything is added.
+   * @throws {VecshardError} `dimension_mismatch` if `flat.length !== keys.length * dim`, and `add`'s errors.
+   */
+  addBatch(keys: string[], flat: Float32Array): void;
+
+  /**
+   * Removes `key`, unlinking it and repairing its neighbours' links.
+   * @throws {VecshardError} `key_not_found`.
+   */
+  remove(key: string): void;
+
+  /** The stored vector (for `i8`/`binary`: reconstructed from the codes), or `undefined`. */
+  get(key: string): Float32Array | undefined;
+
+  has(key: string): boolean;
+
+  /** Number of elements. */
+  readonly size: number;
+  readonly dim: number;
+  readonly metric: Metric;
+  readonly quantization: Quantization;
+
+  /**
+   * The `k` nearest keys to `query`, nearest first.
+   * @throws {VecshardError} `invalid_k` (k = 0), `dimension_mismatch`, `non_finite_value`, `zero_vector` (cosine).
+   */
+  search(query: Float32Array, k: number, options?: SearchOptions): SearchResult;
+
+  /** The snapshot bytes: load them with `Index.fromBytes` here or in the native core. */
+  toBytes(): Uint8Array;
+
+  stats(): IndexStats;
+
+  /**
+   * Releases the wasm memory now instead of at garbage collection. Later
+   * calls throw `VecshardError` with code `freed`. Calling it twice is fine.
+   */
+  free(): void;
+
+  /** Same as `free()`, for `using index = new Index(...)`. */
+  [Symbol.dispose](): void;
+}
+
+/** The stable `code` of every error the package throws. */
+export type ErrorCode =
+  | 'invalid_config'
+  | 'dimension_mismatch'
+  | 'non_finite_value'
+  | 'zero_vector'
+  | 'empty_key'
+  | 'key_too_long'
+  | 'duplicate_key'
+  | 'key_not_found'
+  | 'invalid_k'
+  | 'capacity_exceeded'
+  | 'invalid_snapshot'
+  /** A JS argument of the wrong type (e.g. a plain array where a Float32Array is needed). */
+  | 'invalid_argument'
+  /** The index was used after `free()`. */
+  | 'freed';
+
+/**
+ * What every failed call throws. The message says what to do; match on
+ * `code`, which is stable across releases.
+ */
+export class VecshardError extends Error {
+  readonly name: 'VecshardError';
+  readonly code: ErrorCode;
+  /** `dimension_mismatch`: the index dimension. */
+  readonly expected?: number;
+  /** `dimension_mismatch`: the length that was passed. */
+  readonly got?: number;
+  /** `non_finite_value`: position of the first NaN or infinity. */
+  readonly index?: number;
+  /** `key_too_long`: the key's length in UTF-8 bytes. */
+  readonly length?: number;
+  /** `duplicate_key`, `key_not_found`: the key. */
+  readonly key?: string;
+}
+
+/** What `init` accepts: where to get the .wasm, or the module itself. */
+export type InitInput = string | URL | Request | Response | BufferSource | WebAssembly.Module;
+
+/**
+ * Instantiates the wasm module. Needed once in browsers and bundlers
+ * before the first `new Index(...)`; with no argument it fetches the
+ * `.wasm` that ships next to the package's JS. In Node, Deno and workerd
+ * the module is ready at import time and this resolves at once.
+ */
+export default function init(input?: InitInput | Promise<InitInput>): Promise<void>;
+export { init };
+
+/**
+ * Instantiates synchronously from a compiled module or bytes (runtimes that
+ * forbid compiling at run time pass a precompiled `WebAssembly.Module`).
+ * A no-op in Node, Deno and workerd, where the module is already loaded.
+ */
+export function initSync(input: { module: BufferSource | WebAssembly.Module } | BufferSource | WebAssembly.Module): void;

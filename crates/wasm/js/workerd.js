@@ -1,0 +1,15 @@
+// Cloudflare Workers (workerd) and other runtimes that forbid compiling
+// wasm at run time: the .wasm import is compiled at deploy time and arrives
+// as a WebAssembly.Module, which initSync instantiates. Wrangler handles
+// the import by itself; a raw workerd config lists the file as a `wasm`
+// module named "vecshard_bg.wasm" next to this one.
+import module from './vecshard_bg.wasm';
+import { initSync as wasmInitSync } from './vecshard.js';
+
+wasmInitSync({ module });
+
+export { Index, VecshardError } from './api.js';
+
+export default async function init() {}
+export { init };
+export function initSync() {}

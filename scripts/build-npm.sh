@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Builds the npm package `vecshard` into crates/wasm/pkg/ (gitignored):
+#   1. cargo builds crates/wasm for wasm32-unknown-unknown with simd128
+#      (fat LTO, no debug info: the size and speed of a release package);
+#   2. wasm-bindgen (the CLI must equal the crate's pinned =0.2.130) writes
+#      the glue `vecshard.js` + `vecshard_bg.wasm` (target `web`: one ES
+#      module that every entry point can instantiate its own way);
+#   3. wasm-opt -O3 from npm `binaryen` (installed by wasm-tests' npm install);
+#   4. the hand-written wrapper and types from crates/wasm/js/ are copied in.
+# Prints the .wasm size raw and gzipped. Usage: scripts/build-npm.sh
+# Env: VECSHARD_JS_TARGET_DIR (default ../target-js, so it does not wait on
+# the lock of the workspace's own target/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+TARGET_DIR=${VECSHARD_JS_TARGET_DIR:-$ROOT/../target-js}
+PKG=$ROOT/crates/wasm/pkg
+WASM_BINDGEN_VERSION=0.2.130
+
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+  echo "wasm-bindgen $WASM_BINDGEN_VERSION is required (cargo install wasm-bindgen-cli --version $WASM_BINDGEN_VERSION)" >&2
+  exit 1
+fi
+WASM_OPT=$ROOT/wasm-tests/node_modules/.bin/wasm-opt
+[ -x "$WASM_OPT" ] || (cd "$ROOT/wasm-tests" && npm install --no-audit --no-fund --loglevel=error)
+
+RUSTFLAGS="-C target-feature=+simd128" \
+CARGO_PROFILE_RELEASE_LTO=fat \
+CARGO_PROFILE_RELEASE_DEBUG=false \
+CARGO_PROFILE_RELEASE_OPT_LEVEL=3 \
+  cargo build -q -p vecshard-wasm --release --target wasm32-unknown-unknown --target-dir "$TARGET_DIR"
+
+rm -rf "$PKG"
+mkdir -p "$PKG"
+wasm-bindgen --target web --out-name vecshard --no-typescript --out-dir "$PKG" \
+  "$TARGET_DIR/wasm32-unknown-unknown/release/vecshard_wasm.wasm"
+# The features rustc enables by default for wasm32 (plus simd128). wasm-opt
+# keeps to them, so the output runs wherever the input did.
+"$WASM_OPT" -O3 --enable-simd --enable-bulk-memory --enable-sign-ext \
+  --enable-nontrapping-float-to-int --enable-mutable-globals --enable-multivalue \
+  --enable-reference-types -o "$PKG/vecshard_bg.wasm" "$PKG/vecshard_bg.wasm"
+cp "$ROOT"/crates/wasm/js/{api.js,web.js,node.js,deno.js,workerd.js,index.d.ts,package.json,README.md} "$PKG/"
+
+raw=$(wc -c <"$PKG/vecshard_bg.wasm")
+gz=$(gzip -9 -c "$PKG/vecshard_bg.wasm" | wc -c)
+echo "built $PKG: vecshard_bg.wasm $raw bytes, $gz bytes gzipped (-9)"

@@ -1,0 +1,53 @@
+// A typed example checked with `tsc --noEmit` against the installed package:
+// it must compile, and every `@ts-expect-error` line must really be an error
+// (tsc fails if one is not), so the types reject what the runtime rejects.
+import init, { Index, VecshardError, initSync } from 'vecshard';
+import type { ErrorCode, IndexOptions, IndexStats, SearchResult } from 'vecshard';
+
+export async function example(bytes: Uint8Array): Promise<string[]> {
+  await init();
+  const options: IndexOptions = { dim: 3, metric: 'cosine', m: 16, efConstruction: 200, quantization: 'i8', seed: 7n };
+  const index = new Index(options);
+  index.add('apple', new Float32Array([1, 0.1, 0]));
+  index.addBatch(['pear', 'car'], new Float32Array([0.9, 0.2, 0.1, 0, 0.1, 1]));
+  const isNew: boolean = index.upsert('car', new Float32Array([0, 0, 1]));
+  const r: SearchResult = index.search(new Float32Array([1, 0, 0]), 2, { ef: 64 });
+  const first: string | undefined = r.keys[0];
+  const d: Float32Array = r.distances;
+  const v: Float32Array | undefined = index.get('apple');
+  const n: number = index.size + index.dim;
+  const s: IndexStats = index.stats();
+  const snapshot: Uint8Array = index.toBytes();
+  const loaded: Index = Index.fromBytes(bytes);
+  loaded[Symbol.dispose]();
+  index.free();
+  try {
+    index.remove('apple');
+  } catch (e) {
+    if (e instanceof VecshardError) {
+      const code: ErrorCode = e.code;
+      if (code === 'dimension_mismatch') console.log(e.expected, e.got);
+    }
+  }
+  void [isNew, first, d, v, n, s, snapshot];
+  return r.keys;
+}
+
+export function wrongUses(index: Index, module: WebAssembly.Module): void {
+  initSync({ module });
+  // @ts-expect-error plain arrays are not accepted: vectors are Float32Array
+  index.add('a', [1, 2, 3]);
+  // @ts-expect-error unknown metric
+  new Index({ dim: 3, metric: 'manhattan' });
+  // @ts-expect-error dim is required
+  new Index({ metric: 'l2' });
+  // @ts-expect-error misspelled option
+  new Index({ dim: 3, metric: 'l2', ef_construction: 10 });
+  // @ts-expect-error k is required
+  index.search(new Float32Array(3));
+  // @ts-expect-error size is read-only
+  index.size = 3;
+  // @ts-expect-error not an error code
+  const c: ErrorCode = 'oops';
+  void c;
+}
