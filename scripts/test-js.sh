@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The npm package's tests: installs what it needs (idempotent), builds the
+# package, packs it, installs the tarball into a fresh project and runs the
+# tests there the way a user would consume it:
+#   node     API, typed arrays, every error code, snapshot interop with the
+#            native golden files, recall@10 on glove100-10k, tsc --noEmit
+#   deno     import, build, search, load a snapshot (npm `deno`)
+#   workerd  a Worker answers POST /search over real HTTP (npm `workerd`)
+#   chromium headless Debian chromium via playwright-core
+# Usage: scripts/test-js.sh [node|types|deno|workerd|chromium ...]  (default: all)
+# Called by `scripts/test-all.sh js`. Artifacts (screenshots) go to
+# wasm-tests/.work/artifacts/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+WT=$ROOT/wasm-tests
+WORK=$WT/.work
+WASM_BINDGEN_VERSION=0.2.130
+export VECSHARD_DATA=${VECSHARD_DATA:-$ROOT/../shared/data}
+export VECSHARD_GOLDEN=$ROOT/crates/core/tests/golden
+export VECSHARD_ARTIFACTS=$WORK/artifacts
+
+step() { printf '\n--> js: %s\n' "$*"; }
+
+setup() {
+  step "setup (rust target, wasm-bindgen-cli $WASM_BINDGEN_VERSION, chromium, npm install)"
+  rustup target add wasm32-unknown-unknown >/dev/null
+  if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  fi
+  if [ ! -x /usr/bin/chromium ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver
+  fi
+  [ -d "$VECSHARD_DATA/glove100-10k" ] || { echo "missing $VECSHARD_DATA (benchmark datasets)"; exit 1; }
+  # Install only when the lock file changed since the last install. `npm
+  # install`, not `npm ci`: the lock cannot list the other platforms'
+  # optional binaries of deno and workerd (the registry mirror here serves
+  # only linux-x64), which `npm ci` treats as out of sync. The committed
+  # lock still pins every version.
+  local stamp=$WT/node_modules/.vecshard-lock
+  if ! cmp -s "$WT/package-lock.json" "$stamp" 2>/dev/null; then
+    (cd "$WT" && npm install --no-audit --no-fund --loglevel=error)
+    cp "$WT/package-lock.json" "$stamp"
+  fi
+}
+
+package() {
+  step "build the package and install the packed tarball into a fresh project"
+  "$ROOT/scripts/build-npm.sh"
+  rm -rf "$WORK/proj"
+  mkdir -p "$WORK/proj" "$VECSHARD_ARTIFACTS"
+  local tgz
+  tgz=$(cd "$WORK" && npm pack --silent "$ROOT/crates/wasm/pkg" | tail -n1)
+  cd "$WORK/proj"
+  printf '{ "name": "vecshard-consumer", "private": true, "type": "module" }\n' > package.json
+  npm install --no-audit --no-fund --loglevel=error --offline "$WORK/$tgz"
+  # Tests are copied in so that `import "vecshard"` resolves to the tarball;
+  # their own dev tools (playwright-core, ...) resolve from wasm-tests/node_modules.
+  cp -r "$WT/lib" "$WT/node" "$WT/types" "$WT/deno" "$WT/workerd" "$WT/browser" .
+  cd "$ROOT"
+  ls -l "$WORK/$tgz"
+}
+
+node_() { step "node (on the installed tarball)"; node --test --test-reporter=spec "$WORK"/proj/node/*.test.mjs; }
+types() { step "TypeScript: tsc --noEmit on a typed example"; "$WT/node_modules/.bin/tsc" -p "$WORK/proj/types/tsconfig.json"; echo "types ok"; }
+deno_() { step "deno"; node --test --test-reporter=spec "$WORK/proj/deno/deno.test.mjs"; }
+workerd_() { step "workerd"; node --test --test-reporter=spec "$WORK/proj/workerd/workerd.test.mjs"; }
+chromium_() { step "headless chromium"; node --test --test-reporter=spec "$WORK/proj/browser/chromium.test.mjs"; }
+
+steps=("$@")
+[ ${#steps[@]} -gt 0 ] || steps=(node types deno workerd chromium)
+setup
+package
+for s in "${steps[@]}"; do
+  case $s in
+    node | deno | workerd | chromium) "${s}_" ;;
+    types) types ;;
+    *) echo "unknown step $s" >&2; exit 2 ;;
+  esac
+done
+step "all JS tests passed"
