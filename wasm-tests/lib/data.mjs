@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const DATA = process.env.VECSHARD_DATA ?? new URL('../../../../shared/data', import.meta.url).pathname;
+export const ROUTING = process.env.VECSHARD_ROUTING ?? new URL('../../../crates/coordinator/tests/golden/routing.tsv', import.meta.url).pathname;
 export const GOLDEN = process.env.VECSHARD_GOLDEN ?? new URL('../../../crates/core/tests/golden', import.meta.url).pathname;
 
 /** Reads `.fvecs` into one flat Float32Array; returns { dim, n, flat }. */

@@ -1,8 +1,8 @@
 // A typed example checked with `tsc --noEmit` against the installed package:
 // it must compile, and every `@ts-expect-error` line must really be an error
 // (tsc fails if one is not), so the types reject what the runtime rejects.
-import init, { Index, VecshardError, initSync } from 'vecshard';
-import type { ErrorCode, IndexOptions, IndexStats, SearchResult } from 'vecshard';
+import init, { Cluster, Index, VecshardError, hashName, initSync, route } from 'vecshard';
+import type { ClusterSearchResult, ErrorCode, IndexOptions, IndexStats, SavedCluster, SearchResult } from 'vecshard';
 
 export async function example(bytes: Uint8Array): Promise<string[]> {
   await init();
@@ -50,4 +50,22 @@ export function wrongUses(index: Index, module: WebAssembly.Module): void {
   // @ts-expect-error not an error code
   const c: ErrorCode = 'oops';
   void c;
+}
+
+export async function clusterExample(): Promise<void> {
+  const cluster: Cluster = await Cluster.create({ shards: 4, dim: 3, metric: 'l2', timeout: 5000 });
+  const { inserted, updated } = await cluster.addBatch(['a', 'b'], new Float32Array(6));
+  const r: ClusterSearchResult = await cluster.search(new Float32Array(3), 10, { ef: 32, strict: false });
+  const missing: number[] = r.missingShards;
+  const saved: SavedCluster = await cluster.save();
+  const again = await Cluster.load(saved);
+  const shard: number = route('a', cluster.shards);
+  const n: number = await again.size();
+  // @ts-expect-error size is a method on Cluster
+  const bad: number = again.size;
+  // @ts-expect-error the constructor is private: use Cluster.create
+  new Cluster();
+  void [inserted, updated, missing, shard, n, bad, hashName()];
+  cluster.free();
+  again[Symbol.dispose]();
 }

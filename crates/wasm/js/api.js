@@ -14,8 +14,8 @@ import { RawIndex } from './vecshard.js';
 
 const DISPOSE = Symbol.dispose ?? Symbol.for('Symbol.dispose');
 const FROM_RAW = Symbol('vecshard.fromRaw');
-const DETAILS = ['expected', 'got', 'index', 'length', 'key'];
-const OPTIONS = ['dim', 'metric', 'm', 'efConstruction', 'efSearch', 'quantization', 'seed'];
+const DETAILS = ['expected', 'got', 'index', 'length', 'key', 'shards'];
+export const OPTIONS = ['dim', 'metric', 'm', 'efConstruction', 'efSearch', 'quantization', 'seed'];
 
 /** Every error the package throws on bad input. Match on `code`. */
 export class VecshardError extends Error {
@@ -27,13 +27,13 @@ export class VecshardError extends Error {
   }
 }
 
-function fail(code, message) {
+export function fail(code, message) {
   throw new VecshardError(code, message);
 }
 
 // Errors from the wasm side are plain Errors with a `code`; anything else
 // (a bug, an out-of-memory trap) is rethrown untouched.
-function rethrow(e) {
+export function rethrow(e) {
   if (e instanceof Error && typeof e.code === 'string' && !(e instanceof VecshardError)) {
     const details = {};
     for (const d of DETAILS) if (d in e) details[d] = e[d];
@@ -42,7 +42,7 @@ function rethrow(e) {
   throw e;
 }
 
-function checkKey(key, what = 'key') {
+export function checkKey(key, what = 'key') {
   if (typeof key !== 'string') fail('invalid_argument', `${what} must be a string, got ${describe(key)}`);
   // A lone surrogate would be replaced by U+FFFD on its way to UTF-8, so
   // the stored key would silently differ from the one passed.
@@ -51,19 +51,19 @@ function checkKey(key, what = 'key') {
   return key;
 }
 
-function checkVector(v, what) {
+export function checkVector(v, what) {
   if (!(v instanceof Float32Array))
     fail('invalid_argument', `${what} must be a Float32Array, got ${describe(v)}; wrap arrays with new Float32Array(...)`);
   return v;
 }
 
-function checkCount(n, what, { min = 0 } = {}) {
+export function checkCount(n, what, { min = 0 } = {}) {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > 0xffffffff)
     fail('invalid_argument', `${what} must be an integer >= ${min}, got ${describe(n)}`);
   return n;
 }
 
-function describe(x) {
+export function describe(x) {
   if (x === null) return 'null';
   if (Array.isArray(x)) return 'an Array';
   if (typeof x === 'object') return x.constructor?.name ?? 'an object';
@@ -71,7 +71,7 @@ function describe(x) {
   return `${typeof x} ${String(x)}`;
 }
 
-function configNumber(options, name) {
+export function configNumber(options, name) {
   const v = options[name];
   if (v === undefined) return undefined;
   if (typeof v !== 'number') fail('invalid_argument', `options.${name} must be a number, got ${describe(v)}`);
@@ -80,11 +80,51 @@ function configNumber(options, name) {
   return v;
 }
 
-function configSeed(seed) {
+export function configSeed(seed) {
   if (seed === undefined) return undefined;
   if (typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0) return BigInt(seed);
   if (typeof seed === 'bigint' && seed >= 0n && seed < 1n << 64n) return seed;
   fail('invalid_argument', `options.seed must be a non-negative safe integer or a bigint below 2^64, got ${describe(seed)}`);
+}
+
+/**
+ * Search results as Rust packs them (see convert.rs): `packed` holds the
+ * distances, then each key's length in UTF-16 units; `joined` the keys.
+ */
+export function unpack(packed, joined) {
+  const n = packed.length >>> 1;
+  const keys = new Array(n);
+  for (let i = 0, at = 0; i < n; i++) {
+    const end = at + packed[n + i];
+    keys[i] = joined.substring(at, end);
+    at = end;
+  }
+  return { keys, distances: packed.slice(0, n) };
+}
+
+/**
+ * Checks the options of `new Index` / `Cluster.create` (plus `extra`
+ * option names the caller handles itself) and returns them ready for Rust.
+ */
+export function indexOptions(options, what, extra = []) {
+  if (typeof options !== 'object' || options === null)
+    fail('invalid_argument', `${what} needs an options object like { dim: 384, metric: "cosine" }, got ${describe(options)}`);
+  const known = [...OPTIONS, ...extra];
+  for (const name of Object.keys(options))
+    if (!known.includes(name))
+      fail('invalid_config', `invalid index configuration: unknown option ${JSON.stringify(name)}; known options are ${known.join(', ')}`);
+  const dim = configNumber(options, 'dim');
+  if (dim === undefined) fail('invalid_config', 'invalid index configuration: options.dim (the vector dimension) is required');
+  const { metric, quantization } = options;
+  if (typeof metric !== 'string')
+    fail('invalid_argument', `options.metric must be "cosine", "l2" or "ip", got ${describe(metric)}`);
+  if (quantization !== undefined && typeof quantization !== 'string')
+    fail('invalid_argument', `options.quantization must be "f32", "i8" or "binary", got ${describe(quantization)}`);
+  const m = configNumber(options, 'm');
+  const efc = configNumber(options, 'efConstruction');
+  const efs = configNumber(options, 'efSearch');
+  const seed = configSeed(options.seed);
+  return { dim, metric, m, efc, efs, quantization, seed };
 }
 
 /**
@@ -99,22 +139,7 @@ export class Index {
       this.#raw = raw;
       return;
     }
-    if (typeof options !== 'object' || options === null)
-      fail('invalid_argument', `new Index(options) needs an options object like { dim: 384, metric: "cosine" }, got ${describe(options)}`);
-    for (const name of Object.keys(options))
-      if (!OPTIONS.includes(name))
-        fail('invalid_config', `invalid index configuration: unknown option ${JSON.stringify(name)}; known options are ${OPTIONS.join(', ')}`);
-    const dim = configNumber(options, 'dim');
-    if (dim === undefined) fail('invalid_config', 'invalid index configuration: options.dim (the vector dimension) is required');
-    const { metric, quantization } = options;
-    if (typeof metric !== 'string')
-      fail('invalid_argument', `options.metric must be "cosine", "l2" or "ip", got ${describe(metric)}`);
-    if (quantization !== undefined && typeof quantization !== 'string')
-      fail('invalid_argument', `options.quantization must be "f32", "i8" or "binary", got ${describe(quantization)}`);
-    const m = configNumber(options, 'm');
-    const efc = configNumber(options, 'efConstruction');
-    const efs = configNumber(options, 'efSearch');
-    const seed = configSeed(options.seed);
+    const { dim, metric, m, efc, efs, quantization, seed } = indexOptions(options, 'new Index(options)');
     try {
       this.#raw = new RawIndex(dim, metric, m, efc, efs, quantization, seed);
     } catch (e) {
@@ -228,15 +253,7 @@ export class Index {
     } catch (e) {
       rethrow(e);
     }
-    // Distances, then each key's length in UTF-16 units (see convert.rs).
-    const n = packed.length >>> 1;
-    const keys = new Array(n);
-    for (let i = 0, at = 0; i < n; i++) {
-      const end = at + packed[n + i];
-      keys[i] = joined.substring(at, end);
-      at = end;
-    }
-    return { keys, distances: packed.slice(0, n) };
+    return unpack(packed, joined);
   }
 
   toBytes() {

@@ -1,12 +1,15 @@
-// Deno: the module is read and instantiated at import time (top-level
-// await), so the classes are ready after `import`. Needs --allow-read for
-// the package directory (Deno grants it for npm packages in node_modules).
+// Deno: the module is read, compiled and instantiated at import time
+// (top-level await), so the classes are ready after `import`. Reading the
+// file needs --allow-read for the package directory.
 import { initSync as wasmInitSync } from './vecshard.js';
+import { setModule } from './module.js';
 
-const bytes = await Deno.readFile(new URL('./vecshard_bg.wasm', import.meta.url));
-wasmInitSync({ module: bytes });
+const module = await WebAssembly.compile(await Deno.readFile(new URL('./vecshard_bg.wasm', import.meta.url)));
+wasmInitSync({ module });
+setModule(module);
 
 export { Index, VecshardError } from './api.js';
+export { Cluster, route, hashName } from './cluster.js';
 
 export default async function init() {}
 export { init };

@@ -156,6 +156,107 @@ export class Index implements Disposable {
   [Symbol.dispose](): void;
 }
 
+/** Options of `Cluster.create`: the index options plus the shard count. */
+export interface ClusterOptions extends IndexOptions {
+  /** Number of shards, one worker each (e.g. `navigator.hardwareConcurrency`). */
+  shards: number;
+  /** Per-request deadline in ms; a shard that misses it counts as missing. Default: none. */
+  timeout?: number;
+}
+
+export interface ClusterSearchOptions extends SearchOptions {
+  /** Reject with `shards_unavailable` instead of answering without a dead shard. Default false. */
+  strict?: boolean;
+}
+
+export interface ClusterSearchResult extends SearchResult {
+  /** Whether some shards did not answer (their keys are missing from the result). */
+  partial: boolean;
+  /** The shards that did not answer, ascending. */
+  missingShards: number[];
+}
+
+/** One shard's counts, as `Cluster.stats()` reports them. */
+export interface ShardStats {
+  size: number;
+  indexBytes: number;
+  maxLevel: number;
+  /** Distance kernels in use (`"simd128"`). */
+  kernel: string;
+}
+
+/** Describes a saved cluster; plain JSON, store it next to the shard snapshots. */
+export interface ClusterManifest {
+  format: 'vecshard-cluster';
+  version: 1;
+  /** The routing function: `"xxh3_64(key, seed 0) mod N"`. */
+  hash: string;
+  shards: number;
+  settings: Required<Omit<IndexOptions, 'seed'>> & { seed: number | string };
+}
+
+/** What `Cluster.save()` returns and `Cluster.load()` takes. */
+export interface SavedCluster {
+  manifest: ClusterManifest;
+  /** Shard `i`'s snapshot at index `i` (the shard snapshot format of the native server). */
+  shards: Uint8Array[];
+}
+
+/**
+ * N shards in Web Workers (browsers, Deno) or worker_threads (Node) that
+ * look like one index. Writes go to the shard that owns the key
+ * (`xxh3_64(key) mod N`); queries go to every shard at once and the top-k
+ * lists are merged by `(distance, key)`. Routing and merging are the Rust
+ * coordinator's, compiled into this package. Requests travel as bytes in
+ * transferred ArrayBuffers, so no SharedArrayBuffer or special headers.
+ *
+ * Differences from `Index`: every method is async, `add`/`addBatch`
+ * replace existing keys (upsert) instead of failing with `duplicate_key`,
+ * and `size()` is a method.
+ */
+export class Cluster implements Disposable {
+  private constructor();
+
+  /** Starts `options.shards` workers, each with an empty index (shard `i` seeded `seed + i`). */
+  static create(options: ClusterOptions): Promise<Cluster>;
+
+  /** Starts workers and restores each shard from `saved.shards[i]`. @throws `invalid_snapshot` */
+  static load(saved: SavedCluster, options?: { timeout?: number }): Promise<Cluster>;
+
+  readonly shards: number;
+  /** The workers, shard `i` at index `i` (for monitoring; terminating one makes its shard missing). */
+  readonly workers: readonly unknown[];
+
+  /** Adds or replaces `key`; resolves `true` if it was new. */
+  add(key: string, vector: Float32Array): Promise<boolean>;
+  /**
+   * Adds or replaces every key; each shard gets its part in one message.
+   * Everything is validated before any shard sees it: bad input changes nothing.
+   */
+  addBatch(keys: string[], flat: Float32Array): Promise<{ inserted: number; updated: number }>;
+  /** @throws `key_not_found` */
+  remove(key: string): Promise<void>;
+  get(key: string): Promise<Float32Array | undefined>;
+  has(key: string): Promise<boolean>;
+  /** Total elements over all shards. @throws `shard_unavailable` if a shard is down. */
+  size(): Promise<number>;
+  /** The global top `k`. A dead shard makes the answer `partial` (or rejects in `strict` mode). */
+  search(query: Float32Array, k: number, options?: ClusterSearchOptions): Promise<ClusterSearchResult>;
+  /** Per shard: its stats, or the `VecshardError` of a shard that did not answer. */
+  stats(): Promise<Array<ShardStats | VecshardError>>;
+  /** Every shard's snapshot plus a manifest. */
+  save(): Promise<SavedCluster>;
+  /** Stops the workers and frees the coordinator. */
+  free(): void;
+  [Symbol.dispose](): void;
+}
+
+/** The shard that owns `key` in a cluster of `n` shards: `xxh3_64(key bytes, seed 0) mod n`. */
+export function route(key: string, n: number): number;
+
+/** The routing function's name, as recorded in manifests. */
+export function hashName(): string;
+
 /** The stable `code` of every error the package throws. */
 export type ErrorCode =
   | 'invalid_config'
@@ -171,8 +272,25 @@ export type ErrorCode =
   | 'invalid_snapshot'
   /** A JS argument of the wrong type (e.g. a plain array where a Float32Array is needed). */
   | 'invalid_argument'
-  /** The index was used after `free()`. */
-  | 'freed';
+  /** The index or cluster was used after `free()`. */
+  | 'freed'
+  // Cluster only:
+  /** A shard's worker is gone (terminated, crashed, or failed to start). */
+  | 'shard_unavailable'
+  /** A shard missed the `timeout`. */
+  | 'shard_timeout'
+  /** A shard's wasm instance trapped; its worker was stopped. */
+  | 'shard_trapped'
+  /** A shard answered something unexpected. */
+  | 'shard_protocol'
+  /** `strict` search (or no shard at all) could not reach every shard; see `shards`. */
+  | 'shards_unavailable'
+  | 'malformed_request'
+  | 'unsupported_version'
+  | 'not_initialized'
+  | 'settings_mismatch'
+  | 'attributes_too_large'
+  | 'internal';
 
 /**
  * What every failed call throws. The message says what to do; match on
@@ -191,6 +309,8 @@ export class VecshardError extends Error {
   readonly length?: number;
   /** `duplicate_key`, `key_not_found`: the key. */
   readonly key?: string;
+  /** Cluster errors: the shards concerned. */
+  readonly shards?: number[];
 }
 
 /** What `init` accepts: where to get the .wasm, or the module itself. */

@@ -4,15 +4,42 @@
 // import.meta.url)` is the pattern bundlers recognise and copy as an asset.
 // Pass a URL, a Response, bytes or a compiled WebAssembly.Module to
 // override; `initSync({ module })` instantiates synchronously.
+//
+// We compile the module ourselves (streaming when the server sends
+// application/wasm) instead of letting the glue do it, because `Cluster`
+// needs the compiled module to hand to its workers.
 import wasmInit, { initSync as wasmInitSync } from './vecshard.js';
+import { setModule, wasmModule } from './module.js';
 
 export { Index, VecshardError } from './api.js';
+export { Cluster, route, hashName } from './cluster.js';
+
+async function compile(source) {
+  if (source instanceof WebAssembly.Module) return source;
+  source = await source;
+  if (typeof source === 'string' || source instanceof URL || (typeof Request === 'function' && source instanceof Request)) {
+    source = await fetch(source);
+  }
+  if (typeof Response === 'function' && source instanceof Response) {
+    if (!source.ok) throw new Error(`vecshard: fetching the .wasm failed with HTTP ${source.status} (${source.url})`);
+    if (source.headers.get('content-type')?.startsWith('application/wasm')) return WebAssembly.compileStreaming(source);
+    return WebAssembly.compile(await source.arrayBuffer());
+  }
+  return WebAssembly.compile(source);
+}
 
 export default async function init(input) {
-  await wasmInit(input === undefined ? undefined : { module_or_path: input });
+  if (wasmModule()) return;
+  const module = await compile(input ?? new URL('./vecshard_bg.wasm', import.meta.url));
+  await wasmInit({ module_or_path: module });
+  setModule(module);
 }
 export { init };
 
 export function initSync(input) {
-  wasmInitSync(input?.module !== undefined ? input : { module: input });
+  if (wasmModule()) return;
+  let module = input?.module ?? input;
+  if (!(module instanceof WebAssembly.Module)) module = new WebAssembly.Module(module);
+  wasmInitSync({ module });
+  setModule(module);
 }

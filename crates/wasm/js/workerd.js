@@ -2,13 +2,18 @@
 // wasm at run time: the .wasm import is compiled at deploy time and arrives
 // as a WebAssembly.Module, which initSync instantiates. Wrangler handles
 // the import by itself; a raw workerd config lists the file as a `wasm`
-// module named "vecshard_bg.wasm" next to this one.
+// module named "vecshard_bg.wasm" next to this one. (`Cluster.create` needs
+// workers, which isolates do not have: shard across isolates instead, one
+// snapshot per Worker.)
 import module from './vecshard_bg.wasm';
 import { initSync as wasmInitSync } from './vecshard.js';
+import { setModule } from './module.js';
 
 wasmInitSync({ module });
+setModule(module);
 
 export { Index, VecshardError } from './api.js';
+export { Cluster, route, hashName } from './cluster.js';
 
 export default async function init() {}
 export { init };

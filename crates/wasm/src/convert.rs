@@ -10,7 +10,7 @@
 
 use crate::error::js_error;
 use js_sys::{Array, Object, Reflect};
-use vecshard_core::{Hit, Metric, Quantization, Stats};
+use vecshard_core::{Config, Hit, Metric, Quantization, Stats};
 use wasm_bindgen::JsValue;
 
 /// Parses `"cosine" | "l2" | "ip"` (and the core's aliases).
@@ -33,6 +33,36 @@ pub fn quantization(s: &str) -> Result<Quantization, JsValue> {
             ),
         )
     })
+}
+
+/// A core `Config` from the JS options (omitted ones take the defaults).
+/// Not validated here: `Index::new` (or `Config::validate`) does that.
+pub fn config(
+    dim: u32,
+    metric_name: &str,
+    m: Option<u32>,
+    ef_construction: Option<u32>,
+    ef_search: Option<u32>,
+    quantization_name: Option<String>,
+    seed: Option<u64>,
+) -> Result<Config, JsValue> {
+    let mut cfg = Config::new(dim as usize, metric(metric_name)?);
+    if let Some(m) = m {
+        cfg = cfg.m(m as usize);
+    }
+    if let Some(ef) = ef_construction {
+        cfg = cfg.ef_construction(ef as usize);
+    }
+    if let Some(ef) = ef_search {
+        cfg = cfg.ef_search(ef as usize);
+    }
+    if let Some(q) = quantization_name {
+        cfg = cfg.quantization(quantization(&q)?);
+    }
+    if let Some(seed) = seed {
+        cfg = cfg.seed(seed);
+    }
+    Ok(cfg)
 }
 
 /// Length of `s` in UTF-16 code units (what JS `String.length` counts).

@@ -9,7 +9,7 @@
 
 use crate::convert;
 use crate::error::{js, js_error};
-use vecshard_core::{Config, Index, Scratch};
+use vecshard_core::{Index, Scratch};
 use wasm_bindgen::prelude::*;
 
 /// The raw index class behind the package's `Index`.
@@ -38,22 +38,7 @@ impl RawIndex {
         quantization: Option<String>,
         seed: Option<u64>,
     ) -> Result<RawIndex, JsValue> {
-        let mut cfg = Config::new(dim as usize, convert::metric(metric)?);
-        if let Some(m) = m {
-            cfg = cfg.m(m as usize);
-        }
-        if let Some(ef) = ef_construction {
-            cfg = cfg.ef_construction(ef as usize);
-        }
-        if let Some(ef) = ef_search {
-            cfg = cfg.ef_search(ef as usize);
-        }
-        if let Some(q) = quantization {
-            cfg = cfg.quantization(convert::quantization(&q)?);
-        }
-        if let Some(seed) = seed {
-            cfg = cfg.seed(seed);
-        }
+        let cfg = convert::config(dim, metric, m, ef_construction, ef_search, quantization, seed)?;
         Ok(RawIndex::wrap(js(Index::new(cfg))?))
     }
 

@@ -13,18 +13,34 @@
 //! snapshot bytes lives in the core, so a snapshot written natively loads
 //! here and answers the same queries with the same keys.
 //!
-//! What it is **not**: it has no index logic of its own, no threads (the
-//! `Cluster` of Web Workers is built from one instance per worker), no I/O
-//! and no persistence: snapshots are plain bytes handed to JS.
+//! What it is **not**: it has no index, routing or merge logic of its own
+//! (those are `vecshard-core` and `vecshard-coordinator`), no threads (the
+//! JS `Cluster` starts one worker per shard, each with its own instance of
+//! this module), no I/O and no persistence: snapshots are bytes handed to JS.
 //!
 //! Map: [`index`] holds [`RawIndex`]; [`error`] maps core errors to JS
 //! errors with a `code`; [`convert`] parses options and packs results.
+//! With the `cluster` feature (default): `shard` holds `RawShard`, the
+//! shard a worker hosts; `cluster` holds `RawCluster`, the Rust coordinator
+//! (routing, fan-out, merge, partial results) that drives the workers
+//! through `transport` (those two on wasm32 only).
 //!
 //! Build for the package with `-C target-feature=+simd128`, which selects the
 //! core's simd128 kernels at compile time.
 
+// The coordinator side needs JS promises and a single thread: wasm32 only.
+#[cfg(all(feature = "cluster", target_arch = "wasm32"))]
+pub mod cluster;
 pub mod convert;
 pub mod error;
 pub mod index;
+#[cfg(feature = "cluster")]
+pub mod shard;
+#[cfg(all(feature = "cluster", target_arch = "wasm32"))]
+pub mod transport;
 
+#[cfg(all(feature = "cluster", target_arch = "wasm32"))]
+pub use cluster::RawCluster;
 pub use index::RawIndex;
+#[cfg(feature = "cluster")]
+pub use shard::RawShard;
