@@ -1,11 +1,13 @@
 // Readers for the TEXMEX files in ../shared/data (see its README) and the
 // paths the tests share. Datasets are read in place, never copied.
+// Defaults are relative to wasm-tests/lib/; scripts/test-js.sh sets the
+// variables for the copies it runs from wasm-tests/.work/proj/.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const DATA = process.env.VECSHARD_DATA ?? new URL('../../../../shared/data', import.meta.url).pathname;
-export const ROUTING = process.env.VECSHARD_ROUTING ?? new URL('../../../crates/coordinator/tests/golden/routing.tsv', import.meta.url).pathname;
-export const GOLDEN = process.env.VECSHARD_GOLDEN ?? new URL('../../../crates/core/tests/golden', import.meta.url).pathname;
+export const DATA = process.env.VECSHARD_DATA ?? new URL('../../../shared/data', import.meta.url).pathname;
+export const ROUTING = process.env.VECSHARD_ROUTING ?? new URL('../../crates/coordinator/tests/golden/routing.tsv', import.meta.url).pathname;
+export const GOLDEN = process.env.VECSHARD_GOLDEN ?? new URL('../../crates/core/tests/golden', import.meta.url).pathname;
 
 /** Reads `.fvecs` into one flat Float32Array; returns { dim, n, flat }. */
 export function readFvecs(path) {
