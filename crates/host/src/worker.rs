@@ -1,0 +1,848 @@
+//! One shard = one worker thread that owns the shard's engine (a wasm
+//! Store, or a native `Shard`), its write-ahead log and its folder, and
+//! serves requests from a channel. [`ShardHandle`] is the sending side.
+//!
+//! # The life of a write
+//!
+//! 1. The request arrives over the channel with a oneshot for the reply.
+//! 2. The worker encodes it and hands the bytes to the engine. **Apply
+//!    first**: if the shard rejects it (bad input) or traps, nothing is
+//!    logged, because nothing changed (or the change is thrown away with
+//!    the trapped instance).
+//! 3. Only a write the shard accepted is appended to the WAL (one `write`
+//!    call), and with `fsync = always` synced, **before** the reply is
+//!    sent: an acknowledged write is always in the log.
+//! 4. If the append fails (disk full), the in-memory shard now holds a
+//!    write the log does not; the request fails and the shard restarts
+//!    from its folder, so memory and disk agree again.
+//!
+//! # Traps
+//!
+//! A trap (out of memory, deadline, bug) fails that one request with
+//! `Trapped` or `Timeout`, bumps the restart counter, and the worker
+//! rebuilds the shard from its folder (snapshot + WAL replay) before it
+//! takes the next request. Other shards have their own threads and Stores
+//! and never notice. If the rebuild itself fails, the shard answers
+//! `Unavailable` (with the reason) and retries the rebuild on each request.
+//!
+//! # Background duties, between requests
+//!
+//! The worker waits on the channel with a timeout of at most a second, and
+//! after every wake-up: fsyncs the WAL under `everysec`, refreshes the
+//! memory statistic, and checkpoints when the WAL is over its size or age
+//! limit.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use futures::channel::oneshot;
+use futures::future::{self, BoxFuture, FutureExt};
+use vecshard_coordinator::{ShardTransport, TransportError, TransportErrorKind};
+use vecshard_shard::{decode_response, encode_request, Request, Response, Settings};
+
+use crate::config::{Backend, FsyncPolicy, HostConfig};
+use crate::datadir::{self, SNAPSHOT_FILE, WAL_FILE};
+use crate::engine::{NativeShard, ShardEngine, Trap, WasmRuntime};
+use crate::error::{Error, Result};
+use crate::wal::{self, Wal};
+
+/// What a worker is told to do.
+enum Msg {
+    Call {
+        req: Request,
+        reply: oneshot::Sender<Result<Response, TransportError>>,
+    },
+    Checkpoint {
+        reply: oneshot::Sender<Result<()>>,
+    },
+    /// Stop; with `checkpoint`, after a final checkpoint of pending writes
+    /// (without, the files are left exactly as they are).
+    Shutdown {
+        reply: oneshot::Sender<Result<()>>,
+        checkpoint: bool,
+    },
+}
+
+/// Counters the worker publishes and handles read without a round trip.
+#[derive(Debug, Default)]
+struct Shared {
+    len: AtomicU64,
+    memory: AtomicU64,
+    restarts: AtomicU64,
+    wal_bytes: AtomicU64,
+    checkpoints: AtomicU64,
+    requests: AtomicU64,
+    down: Mutex<Option<String>>,
+}
+
+/// A snapshot of one shard's counters (for `/metrics` and `vecshard info`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShardStats {
+    /// Shard id.
+    pub shard: u32,
+    /// Wasm or native.
+    pub backend: Backend,
+    /// Live elements.
+    pub len: u64,
+    /// Memory the shard holds: the wasm linear memory in bytes, or for the
+    /// native backend the index and attribute bytes. Refreshed at most once
+    /// a second.
+    pub memory_bytes: u64,
+    /// Times the shard was restarted after a trap or timeout.
+    pub restarts: u64,
+    /// Size of the write-ahead log, header included.
+    pub wal_bytes: u64,
+    /// Checkpoints written since the shard was opened.
+    pub checkpoints: u64,
+    /// Requests handled (answered or failed) since the shard was opened.
+    pub requests: u64,
+    /// Why the shard is not serving, if it is not.
+    pub down: Option<String>,
+}
+
+/// What a worker needs to know to (re)build its shard.
+#[derive(Clone)]
+pub(crate) struct ShardSpec {
+    pub id: u32,
+    pub dir: PathBuf,
+    /// This shard's settings (the cluster seed plus `id`).
+    pub settings: Settings,
+    pub cfg: HostConfig,
+    pub runtime: Option<Arc<WasmRuntime>>,
+}
+
+impl ShardSpec {
+    fn new_engine(&self) -> Result<Box<dyn ShardEngine>> {
+        match &self.runtime {
+            None => Ok(Box::new(NativeShard::new())),
+            // No deadline while loading; `recover` sets it at the end.
+            Some(rt) => Ok(Box::new(rt.instantiate(self.cfg.memory_limit, None)?)),
+        }
+    }
+
+    fn snapshot_path(&self) -> PathBuf {
+        self.dir.join(SNAPSHOT_FILE)
+    }
+
+    fn wal_path(&self) -> PathBuf {
+        self.dir.join(WAL_FILE)
+    }
+}
+
+/// One request through an engine, decoded.
+fn call(engine: &mut dyn ShardEngine, req: &Request) -> Result<Response, Trap> {
+    let bytes = engine.call(&encode_request(req))?;
+    decode_response(&bytes).map_err(|e| Trap {
+        kind: crate::engine::TrapKind::Trapped,
+        message: format!("the shard answered bytes that do not decode: {e}"),
+    })
+}
+
+/// The checksum a WAL header names as its base: the last 8 bytes of the
+/// snapshot container (its xxh3 checksum).
+fn snapshot_id(bytes: &[u8]) -> u64 {
+    bytes
+        .len()
+        .checked_sub(8)
+        .map_or(0, |at| u64::from_le_bytes(bytes[at..].try_into().expect("8 bytes")))
+}
+
+/// A shard rebuilt from its folder.
+struct Recovered {
+    engine: Box<dyn ShardEngine>,
+    wal: Option<Wal>,
+    len: u64,
+    /// Records in the WAL (writes not yet in the snapshot).
+    pending: u64,
+}
+
+/// Builds the shard from its folder: snapshot (or an empty index), then
+/// the WAL replayed in order. See the `wal` module for torn tails and
+/// stale logs.
+fn recover(spec: &ShardSpec) -> Result<Recovered> {
+    let id = spec.id;
+    let mut engine = spec.new_engine()?;
+    let trapped = |what: &str, t: Trap| {
+        Error::shard(
+            id,
+            format!(
+                "cannot load its data: the shard trapped while {what} ({}). If it ran out of \
+                 memory, raise the memory limit (it is {} MiB)",
+                t.message,
+                spec.cfg.memory_limit >> 20
+            ),
+        )
+    };
+
+    // 1. The snapshot, or an empty index.
+    let snap_path = spec.snapshot_path();
+    let base = match std::fs::read(&snap_path) {
+        Ok(bytes) => {
+            let id_ = snapshot_id(&bytes);
+            match call(&mut *engine, &Request::Restore { bytes })
+                .map_err(|t| trapped("loading snapshot.bin", t))?
+            {
+                Response::Restored { .. } => {}
+                Response::Error(e) => return Err(Error::corrupt_snapshot(&snap_path, e.message)),
+                other => return Err(unexpected(id, &other)),
+            }
+            check_settings(&mut *engine, spec, &snap_path).map_err(|e| match e {
+                Ok(t) => trapped("reading its settings", t),
+                Err(e) => e,
+            })?;
+            id_
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            match call(&mut *engine, &Request::Create { settings: spec.settings.clone() })
+                .map_err(|t| trapped("creating an empty index", t))?
+            {
+                Response::Created => {}
+                Response::Error(e) => {
+                    return Err(Error::shard(id, format!("cannot create its index: {e}")))
+                }
+                other => return Err(unexpected(id, &other)),
+            }
+            0
+        }
+        Err(e) => return Err(Error::io("read", &snap_path, e)),
+    };
+
+    // 2. The WAL.
+    let wal_path = spec.wal_path();
+    let mut pending = 0;
+    let wal = if spec.cfg.bulk_load {
+        // Bulk load writes no log; an existing one must not be silently
+        // overwritten by the checkpoint at the end, so replay it anyway.
+        replay(spec, &mut *engine, &wal_path, base, &mut pending, &trapped)?;
+        None
+    } else {
+        Some(replay(spec, &mut *engine, &wal_path, base, &mut pending, &trapped)?)
+    };
+
+    let len = match call(&mut *engine, &Request::Info).map_err(|t| trapped("reporting", t))? {
+        Response::Info { info } => info.len,
+        other => return Err(unexpected(id, &other)),
+    };
+    engine.set_timeout(spec.cfg.request_timeout);
+    Ok(Recovered { engine, wal, len, pending })
+}
+
+/// Refuses a snapshot that holds another index than cluster.json says.
+fn check_settings(
+    engine: &mut dyn ShardEngine,
+    spec: &ShardSpec,
+    path: &Path,
+) -> Result<(), std::result::Result<Trap, Error>> {
+    let info = match call(engine, &Request::Info).map_err(Ok)? {
+        Response::Info { info } => info,
+        other => return Err(Err(unexpected(spec.id, &other))),
+    };
+    let Some(have) = info.settings else {
+        return Err(Err(Error::corrupt_snapshot(path, "it holds no index")));
+    };
+    let want = &spec.settings;
+    if (have.dim, have.metric, have.quantization) != (want.dim, want.metric, want.quantization) {
+        return Err(Err(Error::corrupt_snapshot(
+            path,
+            format!(
+                "it belongs to another index (dim {}, {:?}, {:?}) than cluster.json describes \
+                 (dim {}, {:?}, {:?})",
+                have.dim, have.metric, have.quantization, want.dim, want.metric, want.quantization
+            ),
+        )));
+    }
+    Ok(())
+}
+
+fn unexpected(id: u32, got: &Response) -> Error {
+    let mut s = format!("{got:?}");
+    s.truncate(120);
+    Error::shard(id, format!("answered with an unexpected response: {s}"))
+}
+
+/// Replays the log at `path` into `engine` (creating the log if missing)
+/// and returns it opened for appending.
+fn replay(
+    spec: &ShardSpec,
+    engine: &mut dyn ShardEngine,
+    path: &Path,
+    base: u64,
+    pending: &mut u64,
+    trapped: &dyn Fn(&str, Trap) -> Error,
+) -> Result<Wal> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return wal::create(path, base),
+        Err(e) => return Err(Error::io("read", path, e)),
+    };
+    let scanned = wal::scan(path, &bytes)?;
+    match scanned.base {
+        None => {
+            if let Some(t) = &scanned.torn {
+                log::warn!("{}: dropping {t} (a log creation was interrupted)", path.display());
+            }
+            return wal::create(path, base);
+        }
+        Some(b) if b != base => {
+            // A checkpoint renamed its snapshot into place and was cut off
+            // before it replaced the log: these records are in the snapshot.
+            if !scanned.records.is_empty() {
+                log::warn!(
+                    "{}: the log follows an older snapshot (an interrupted checkpoint); its {} \
+                     records are already in {SNAPSHOT_FILE}, discarding them",
+                    path.display(),
+                    scanned.records.len()
+                );
+            }
+            return wal::create(path, base);
+        }
+        Some(_) => {}
+    }
+    for (n, r) in scanned.records.iter().enumerate() {
+        let offset = (r.start as u64).saturating_sub(wal::RECORD_HEADER_LEN);
+        let resp = engine
+            .call(&bytes[r.clone()])
+            .map_err(|t| trapped(&format!("replaying {} record {n}", path.display()), t))?;
+        match decode_response(&resp) {
+            Ok(Response::Error(e)) => {
+                return Err(Error::corrupt_wal(
+                    path,
+                    offset,
+                    format!("record {n} does not replay: {e}"),
+                ))
+            }
+            Ok(_) => {}
+            Err(e) => {
+                return Err(Error::shard(spec.id, format!("answered undecodable bytes: {e}")))
+            }
+        }
+    }
+    *pending = scanned.records.len() as u64;
+    if let Some(t) = &scanned.torn {
+        log::warn!(
+            "{}: dropping a torn last record ({t}); it was never acknowledged. Truncating the \
+             log to {} bytes",
+            path.display(),
+            scanned.valid_len
+        );
+    }
+    wal::open_append(path, scanned.valid_len)
+}
+
+/// Writes the shard's snapshot and starts a fresh log after it.
+fn checkpoint_to_disk(
+    spec: &ShardSpec,
+    engine: &mut dyn ShardEngine,
+) -> Result<Result<(Option<Wal>, u64), Trap>> {
+    engine.set_timeout(None);
+    let snapshot = call(engine, &Request::Snapshot);
+    engine.set_timeout(spec.cfg.request_timeout);
+    let bytes = match snapshot {
+        Err(t) => return Ok(Err(t)),
+        Ok(Response::Snapshot { bytes }) => bytes,
+        Ok(other) => return Err(unexpected(spec.id, &other)),
+    };
+    let snap = spec.snapshot_path();
+    datadir::write_durably(&spec.dir.join("snapshot.bin.tmp"), &snap, &bytes)?;
+    let base = snapshot_id(&bytes);
+    let wal = if spec.cfg.bulk_load {
+        // Keep no log, but never leave a stale one behind either.
+        match std::fs::remove_file(spec.wal_path()) {
+            Ok(()) => wal::sync_dir(&snap)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("remove", spec.wal_path(), e)),
+        }
+        None
+    } else {
+        Some(wal::create(&spec.wal_path(), base)?)
+    };
+    Ok(Ok((wal, bytes.len() as u64)))
+}
+
+struct Worker {
+    spec: ShardSpec,
+    shared: Arc<Shared>,
+    engine: Option<Box<dyn ShardEngine>>,
+    wal: Option<Wal>,
+    /// Writes not in snapshot.bin (in the WAL, or in bulk mode only in memory).
+    pending: u64,
+    /// When the oldest pending write was made.
+    pending_since: Option<Instant>,
+    last_sync: Instant,
+    memory_stale: bool,
+    /// Bulk load: a trap lost writes that exist nowhere else.
+    poisoned: Option<String>,
+    _lock: File,
+}
+
+impl Worker {
+    fn install(&mut self, r: Recovered) {
+        self.engine = Some(r.engine);
+        self.shared.wal_bytes.store(r.wal.as_ref().map_or(0, Wal::len), Ordering::Relaxed);
+        self.wal = r.wal;
+        self.shared.len.store(r.len, Ordering::Relaxed);
+        self.pending = r.pending;
+        self.pending_since = (r.pending > 0).then(Instant::now);
+        self.memory_stale = true;
+        self.refresh_memory();
+        *self.shared.down.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    fn set_down(&self, why: Option<String>) {
+        *self.shared.down.lock().unwrap_or_else(|p| p.into_inner()) = why;
+    }
+
+    /// Throws the engine away and rebuilds the shard from its folder.
+    fn restart(&mut self) {
+        self.engine = None;
+        self.wal = None;
+        match recover(&self.spec) {
+            Ok(r) => {
+                log::info!("shard {} restarted from {}", self.spec.id, self.spec.dir.display());
+                self.install(r);
+            }
+            Err(e) => {
+                log::error!("shard {} cannot restart: {e}", self.spec.id);
+                self.set_down(Some(format!("cannot restart: {e}")));
+            }
+        }
+    }
+
+    fn on_trap(&mut self, t: &Trap) {
+        self.shared.restarts.fetch_add(1, Ordering::Relaxed);
+        log::warn!("shard {} failed a request: {}", self.spec.id, t.message);
+        self.engine = None;
+        if self.spec.cfg.bulk_load && self.pending > 0 {
+            let why = format!(
+                "it trapped during a bulk load ({}), losing the writes since its last \
+                 checkpoint; rerun the build (with smaller batches or a higher memory limit)",
+                t.message
+            );
+            self.set_down(Some(why.clone()));
+            self.poisoned = Some(why);
+        }
+    }
+
+    fn unavailable(&self, why: &str) -> TransportError {
+        TransportError::new(
+            TransportErrorKind::Unavailable,
+            format!("shard {} is unavailable: {why}", self.spec.id),
+        )
+    }
+
+    /// Handles one request. The bool says "restart before the next one".
+    fn handle(&mut self, req: Request) -> (Result<Response, TransportError>, bool) {
+        self.shared.requests.fetch_add(1, Ordering::Relaxed);
+        if let Some(why) = &self.poisoned {
+            return (Err(self.unavailable(why)), false);
+        }
+        if self.engine.is_none() {
+            self.restart();
+        }
+        let Some(engine) = self.engine.as_mut() else {
+            let why = self.shared.down.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            return (Err(self.unavailable(why.as_deref().unwrap_or("not started"))), false);
+        };
+
+        let bytes = encode_request(&req);
+        let resp = match engine.call(&bytes) {
+            Ok(b) => b,
+            Err(t) => {
+                self.on_trap(&t);
+                let restart = self.poisoned.is_none();
+                return (Err(TransportError::new(t.kind.transport_kind(), t.message)), restart);
+            }
+        };
+        let resp = match decode_response(&resp) {
+            Ok(r) => r,
+            Err(e) => {
+                let t = Trap {
+                    kind: crate::engine::TrapKind::Trapped,
+                    message: format!("the shard answered bytes that do not decode: {e}"),
+                };
+                self.on_trap(&t);
+                let restart = self.poisoned.is_none();
+                return (
+                    Err(TransportError::new(TransportErrorKind::Protocol, t.message)),
+                    restart,
+                );
+            }
+        };
+        if !req.is_write() || matches!(resp, Response::Error(_)) {
+            return (Ok(resp), false);
+        }
+
+        // An accepted write: log it (unless bulk loading), then reply.
+        if let Some(wal) = self.wal.as_mut() {
+            let logged = wal.append(&bytes).and_then(|()| match self.spec.cfg.fsync {
+                FsyncPolicy::Always => wal.sync(),
+                _ => Ok(()),
+            });
+            self.shared.wal_bytes.store(wal.len(), Ordering::Relaxed);
+            if let Err(e) = logged {
+                log::error!("shard {}: {e}", self.spec.id);
+                return (
+                    Err(TransportError::new(
+                        TransportErrorKind::Unavailable,
+                        format!(
+                            "shard {} could not make the write durable ({e}); it did not apply \
+                             and the shard is restarting from its data. Free disk space and retry",
+                            self.spec.id
+                        ),
+                    )),
+                    true,
+                );
+            }
+        }
+        self.pending += 1;
+        self.pending_since.get_or_insert_with(Instant::now);
+        self.memory_stale = true;
+        let len = &self.shared.len;
+        match &resp {
+            Response::Upserted { inserted, .. } => {
+                len.fetch_add(u64::from(*inserted), Ordering::Relaxed);
+            }
+            Response::Removed { removed, .. } => {
+                let _ = len.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |l| {
+                    Some(l.saturating_sub(u64::from(*removed)))
+                });
+            }
+            Response::Restored { len: n } => len.store(*n, Ordering::Relaxed),
+            _ => {}
+        }
+        (Ok(resp), false)
+    }
+
+    /// Writes a checkpoint now (if the shard is up).
+    fn checkpoint(&mut self) -> Result<()> {
+        if let Some(why) = &self.poisoned {
+            return Err(Error::shard(self.spec.id, why.clone()));
+        }
+        if self.engine.is_none() {
+            self.restart();
+        }
+        let Some(engine) = self.engine.as_mut() else {
+            let why = self.shared.down.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            return Err(Error::shard(self.spec.id, why.unwrap_or_else(|| "not started".into())));
+        };
+        match checkpoint_to_disk(&self.spec, &mut **engine)? {
+            Ok((wal, _bytes)) => {
+                self.shared.wal_bytes.store(wal.as_ref().map_or(0, Wal::len), Ordering::Relaxed);
+                if wal.is_some() {
+                    self.wal = wal;
+                }
+                self.pending = 0;
+                self.pending_since = None;
+                self.shared.checkpoints.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(t) => {
+                self.on_trap(&t);
+                let msg = format!("the checkpoint failed: {}", t.message);
+                if self.poisoned.is_none() {
+                    self.restart();
+                }
+                Err(Error::shard(self.spec.id, msg))
+            }
+        }
+    }
+
+    fn refresh_memory(&mut self) {
+        if self.memory_stale {
+            if let Some(e) = self.engine.as_mut() {
+                self.shared.memory.store(e.memory_bytes(), Ordering::Relaxed);
+                self.memory_stale = false;
+            }
+        }
+    }
+
+    /// The background duties; returns how long to wait for the next message.
+    fn periodic(&mut self) -> Duration {
+        let now = Instant::now();
+        if let Some(wal) = self.wal.as_mut() {
+            if self.spec.cfg.fsync == FsyncPolicy::EverySec
+                && wal.has_unsynced()
+                && now.duration_since(self.last_sync) >= Duration::from_secs(1)
+            {
+                if let Err(e) = wal.sync() {
+                    log::error!("shard {}: {e}", self.spec.id);
+                }
+                self.last_sync = now;
+            }
+        }
+        self.refresh_memory();
+        let too_big = self.wal.as_ref().is_some_and(|w| w.len() > self.spec.cfg.wal_max_bytes);
+        let too_old = self.pending_since.is_some_and(|t| t.elapsed() >= self.spec.cfg.wal_max_age);
+        if self.pending > 0 && !self.spec.cfg.bulk_load && (too_big || too_old) {
+            if let Err(e) = self.checkpoint() {
+                log::error!("shard {}: automatic checkpoint failed: {e}", self.spec.id);
+                // Do not retry in a tight loop: wait a full age period.
+                self.pending_since = Some(Instant::now());
+            }
+        }
+        Duration::from_secs(1)
+    }
+
+    /// Final checkpoint (when something is pending) and sync.
+    fn finish(&mut self) -> Result<()> {
+        let r = if self.pending > 0 || !self.spec.snapshot_path().exists() {
+            self.checkpoint()
+        } else {
+            Ok(())
+        };
+        if let Some(wal) = self.wal.as_mut() {
+            wal.sync()?;
+        }
+        r
+    }
+
+    fn run(mut self, rx: mpsc::Receiver<Msg>) {
+        let mut wait = Duration::from_secs(1);
+        loop {
+            match rx.recv_timeout(wait) {
+                Ok(Msg::Call { req, reply }) => {
+                    // A read nobody waits for any more need not run.
+                    if !req.is_write() && reply.is_canceled() {
+                        continue;
+                    }
+                    let (r, restart) = self.handle(req);
+                    let _ = reply.send(r);
+                    if restart {
+                        self.restart();
+                    }
+                }
+                Ok(Msg::Checkpoint { reply }) => {
+                    let _ = reply.send(self.checkpoint());
+                }
+                Ok(Msg::Shutdown { reply, checkpoint }) => {
+                    let r = if checkpoint { self.finish() } else { Ok(()) };
+                    let _ = reply.send(r);
+                    return;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    if let Err(e) = self.finish() {
+                        log::error!("shard {}: final checkpoint failed: {e}", self.spec.id);
+                    }
+                    return;
+                }
+            }
+            wait = self.periodic();
+        }
+    }
+}
+
+/// Starts the worker thread for a shard and waits until it has loaded its
+/// data (so load errors are returned here, not on the first request).
+pub(crate) fn start(spec: ShardSpec) -> Result<ShardHandle> {
+    let lock = datadir::lock_shard(&spec.dir)?;
+    let shared = Arc::new(Shared::default());
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let (ready_tx, ready_rx) = mpsc::channel::<Result<()>>();
+    let id = spec.id;
+    let backend = spec.cfg.backend;
+    let describe = format!("{backend} shard {id} ({})", spec.dir.display());
+    let thread = {
+        let shared = shared.clone();
+        std::thread::Builder::new()
+            .name(format!("vecshard-shard-{id}"))
+            .spawn(move || {
+                let r = recover(&spec);
+                let mut w = Worker {
+                    spec,
+                    shared,
+                    engine: None,
+                    wal: None,
+                    pending: 0,
+                    pending_since: None,
+                    last_sync: Instant::now(),
+                    memory_stale: false,
+                    poisoned: None,
+                    _lock: lock,
+                };
+                match r {
+                    Ok(r) => {
+                        w.install(r);
+                        let _ = ready_tx.send(Ok(()));
+                        w.run(rx);
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                    }
+                }
+            })
+            .map_err(|e| Error::shard(id, format!("cannot start its thread: {e}")))?
+    };
+    match ready_rx.recv() {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            let _ = thread.join();
+            return Err(e);
+        }
+        Err(_) => {
+            let _ = thread.join();
+            return Err(Error::shard(id, "its thread died while loading its data"));
+        }
+    }
+    Ok(ShardHandle {
+        inner: Arc::new(Inner {
+            id,
+            backend,
+            describe,
+            tx,
+            shared,
+            thread: Mutex::new(Some(thread)),
+        }),
+    })
+}
+
+struct Inner {
+    id: u32,
+    backend: Backend,
+    describe: String,
+    tx: mpsc::Sender<Msg>,
+    shared: Arc<Shared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Inner {
+    fn stop(&self, checkpoint: bool) -> Result<()> {
+        let Some(thread) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+            return Ok(());
+        };
+        let (reply, rx) = oneshot::channel();
+        let r = match self.tx.send(Msg::Shutdown { reply, checkpoint }) {
+            Ok(()) => futures::executor::block_on(rx).unwrap_or_else(|_| {
+                Err(Error::shard(self.id, "its thread died before shutting down cleanly"))
+            }),
+            Err(_) => Ok(()),
+        };
+        let _ = thread.join();
+        r
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Err(e) = self.stop(true) {
+            log::error!("shard {}: {e}", self.id);
+        }
+    }
+}
+
+/// A running shard: a cheap, cloneable handle to its worker thread. Use it
+/// as a [`ShardTransport`] for the coordinator (or the remote-shard
+/// endpoint), read its [`ShardStats`], or ask for a checkpoint.
+///
+/// The worker stops (after a final checkpoint) when [`ShardHandle::shutdown`]
+/// is called or the last clone is dropped; after that, calls fail with
+/// `Unavailable`.
+#[derive(Clone)]
+pub struct ShardHandle {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for ShardHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShardHandle").field("shard", &self.inner.describe).finish()
+    }
+}
+
+impl ShardHandle {
+    /// The shard id.
+    pub fn id(&self) -> u32 {
+        self.inner.id
+    }
+
+    /// Wasm or native.
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
+    }
+
+    /// The current counters (no round trip to the worker).
+    pub fn stats(&self) -> ShardStats {
+        let s = &self.inner.shared;
+        ShardStats {
+            shard: self.inner.id,
+            backend: self.inner.backend,
+            len: s.len.load(Ordering::Relaxed),
+            memory_bytes: s.memory.load(Ordering::Relaxed),
+            restarts: s.restarts.load(Ordering::Relaxed),
+            wal_bytes: s.wal_bytes.load(Ordering::Relaxed),
+            checkpoints: s.checkpoints.load(Ordering::Relaxed),
+            requests: s.requests.load(Ordering::Relaxed),
+            down: s.down.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        }
+    }
+
+    /// Asks for a checkpoint (snapshot written, WAL emptied); resolves when
+    /// it is on disk. Requests queued before it are in it.
+    pub fn checkpoint_async(&self) -> BoxFuture<'static, Result<()>> {
+        let (reply, rx) = oneshot::channel();
+        let id = self.inner.id;
+        if self.inner.tx.send(Msg::Checkpoint { reply }).is_err() {
+            return future::ready(Err(Error::shard(id, "it has been shut down"))).boxed();
+        }
+        async move {
+            rx.await.unwrap_or_else(|_| Err(Error::shard(id, "it stopped before checkpointing")))
+        }
+        .boxed()
+    }
+
+    /// [`ShardHandle::checkpoint_async`], blocking this thread until done.
+    /// (From async code, use the async form or a blocking-task pool.)
+    pub fn checkpoint(&self) -> Result<()> {
+        futures::executor::block_on(self.checkpoint_async())
+    }
+
+    /// Sends one request and blocks until the answer (for tools and
+    /// benchmarks; servers use [`ShardTransport::call`]).
+    pub fn call_blocking(&self, req: Request) -> Result<Response, TransportError> {
+        futures::executor::block_on(self.call(req))
+    }
+
+    /// Stops the worker after a final checkpoint (if anything is not yet
+    /// in the snapshot) and waits for it. Other clones then get
+    /// `Unavailable`. Idempotent.
+    pub fn shutdown(&self) -> Result<()> {
+        self.inner.stop(true)
+    }
+
+    /// Stops the worker without a checkpoint, leaving the files as they
+    /// are (as a crash would). For recovery tests.
+    pub fn abort(&self) {
+        let _ = self.inner.stop(false);
+    }
+}
+
+impl ShardTransport for ShardHandle {
+    fn call(&self, req: Request) -> BoxFuture<'static, Result<Response, TransportError>> {
+        let (reply, rx) = oneshot::channel();
+        let id = self.inner.id;
+        if self.inner.tx.send(Msg::Call { req, reply }).is_err() {
+            return future::ready(Err(TransportError::new(
+                TransportErrorKind::Unavailable,
+                format!("shard {id} has been shut down"),
+            )))
+            .boxed();
+        }
+        async move {
+            rx.await.unwrap_or_else(|_| {
+                Err(TransportError::new(
+                    TransportErrorKind::Unavailable,
+                    format!("shard {id} stopped before answering"),
+                ))
+            })
+        }
+        .boxed()
+    }
+
+    fn describe(&self) -> String {
+        self.inner.describe.clone()
+    }
+}
