@@ -39,7 +39,7 @@ wasm-bindgen --target web --out-name vecshard --no-typescript --out-dir "$PKG" \
 "$WASM_OPT" -O3 --enable-simd --enable-bulk-memory --enable-sign-ext \
   --enable-nontrapping-float-to-int --enable-mutable-globals --enable-multivalue \
   --enable-reference-types -o "$PKG/vecshard_bg.wasm" "$PKG/vecshard_bg.wasm"
-cp "$ROOT"/crates/wasm/js/{api.js,module.js,cluster.js,cluster-worker.js,web.js,node.js,deno.js,workerd.js,index.d.ts,package.json,README.md} "$PKG/"
+cp "$ROOT"/crates/wasm/js/{api.js,module.js,cluster.js,cluster-worker.js,manifest.js,storage.js,storage-worker.js,web.js,node.js,deno.js,workerd.js,index.d.ts,package.json,README.md} "$PKG/"
 
 raw=$(wc -c <"$PKG/vecshard_bg.wasm")
 gz=$(gzip -9 -c "$PKG/vecshard_bg.wasm" | wc -c)

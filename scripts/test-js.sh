@@ -3,7 +3,8 @@
 # package, packs it, installs the tarball into a fresh project and runs the
 # tests there the way a user would consume it:
 #   node     API, typed arrays, every error code, snapshot interop with the
-#            native golden files, recall@10 on glove100-10k, tsc --noEmit
+#            native golden files, recall@10 on glove100-10k, Cluster, a data
+#            dir built by the native CLI (builds vecshard-cli), tsc --noEmit
 #   deno     import, build, search, load a snapshot (npm `deno`)
 #   workerd  a Worker answers POST /search over real HTTP (npm `workerd`)
 #   chromium headless Debian chromium via playwright-core
@@ -63,7 +64,20 @@ package() {
   ls -l "$WORK/$tgz"
 }
 
-node_() { step "node (on the installed tarball)"; node --test --test-reporter=spec "$WORK"/proj/node/*.test.mjs; }
+cli() {
+  # The native CLI, for node/cli.test.mjs (a data dir built by `vecshard
+  # build` must load in wasm and answer like `vecshard query`). Same target
+  # dir as the rest of the workspace: a no-op when test-all built it already.
+  if ! cargo pkgid -q vecshard-cli >/dev/null 2>&1; then
+    step "vecshard-cli is not in the workspace: the CLI interop test will be skipped"
+    return
+  fi
+  step "native CLI for the interop test (cargo build --release -p vecshard-cli)"
+  cargo build --release -q -p vecshard-cli
+  export VECSHARD_CLI=$ROOT/target/release/vecshard
+}
+
+node_() { cli; step "node (on the installed tarball)"; node --test --test-reporter=spec "$WORK"/proj/node/*.test.mjs; }
 types() { step "TypeScript: tsc --noEmit on a typed example"; "$WT/node_modules/.bin/tsc" -p "$WORK/proj/types/tsconfig.json"; echo "types ok"; }
 deno_() { step "deno"; node --test --test-reporter=spec "$WORK/proj/deno/deno.test.mjs"; }
 workerd_() { step "workerd"; node --test --test-reporter=spec "$WORK/proj/workerd/workerd.test.mjs"; }

@@ -4,8 +4,10 @@
 // answer naming the missing shard; save/load covers every shard.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { Cluster, Index, VecshardError, hashName, route } from 'vecshard';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster, Index, VecshardError, deleteLocal, hashName, loadLocal, route, saveLocal, stringifyManifest } from 'vecshard';
 import { ROUTING, loadDataset, recallAt, row } from '../lib/data.mjs';
 
 const DIM = 16;
@@ -105,20 +107,76 @@ test('save() and Cluster.load() cover every shard, with a manifest', async (t) =
   const { keys, flat } = data(1500);
   await a.addBatch(keys, flat);
   const saved = await a.save();
+  // The native data dir's cluster.json, field for field.
   assert.deepEqual(saved.manifest, {
-    format: 'vecshard-cluster', version: 1, hash: 'xxh3_64(key, seed 0) mod N', shards: 3,
-    settings: { dim: DIM, metric: 'ip', m: 16, efConstruction: 200, efSearch: 64, quantization: 'i8', seed: 3 },
+    format: { cluster: 1, snapshot: 1, core_snapshot: 1, wal: 1, protocol: 1 }, shards: 3, hash: 'xxh3_64(key, seed 0) mod N',
+    settings: { dim: DIM, metric: 'ip', m: 16, ef_construction: 200, ef_search: 64, quantization: 'i8', seed: 3 },
   });
   assert.equal(saved.shards.length, 3);
   // The manifest survives JSON, as it would in a file or IndexedDB.
   const b = await Cluster.load({ manifest: JSON.parse(JSON.stringify(saved.manifest)), shards: saved.shards });
   t.after(() => b.free());
+  // ... and loads from its cluster.json text, as a file holds it.
+  const text = stringifyManifest(saved.manifest);
+  assert.equal(text, JSON.stringify(saved.manifest, null, 2) + '\n');
+  const c = await Cluster.load({ manifest: text, shards: saved.shards });
+  t.after(() => c.free());
+  assert.deepEqual(await c.search(vec(5), 10), await a.search(vec(5), 10));
+  await assert.rejects(
+    Cluster.load({ manifest: { ...saved.manifest, format: { ...saved.manifest.format, snapshot: 2 } }, shards: saved.shards }),
+    (e) => e.code === 'unsupported_version' && /newer vecshard/.test(e.message),
+  );
+  await assert.rejects(Cluster.load({ manifest: { ...saved.manifest, hash: 'fnv' }, shards: saved.shards }), (e) => e.code === 'invalid_snapshot');
   assert.equal(await b.size(), 1500);
   for (const i of [1, 700, 1499]) assert.deepEqual(await b.search(vec(i), 10), await a.search(vec(i), 10));
   await assert.rejects(Cluster.load({ manifest: saved.manifest, shards: saved.shards.slice(1) }), (e) => e.code === 'invalid_snapshot');
   const bad = saved.shards.map((s) => s.slice());
   bad[1][bad[1].length >> 1] ^= 0xff;
   await assert.rejects(Cluster.load({ manifest: saved.manifest, shards: bad }), (e) => e.code === 'invalid_snapshot');
+});
+
+test('a u64 seed above 2^53 survives save, cluster.json text and load', async (t) => {
+  const seed = (1n << 63n) + 5n;
+  const a = await Cluster.create({ shards: 2, dim: DIM, metric: 'l2', seed });
+  t.after(() => a.free());
+  await a.addBatch(['x', 'y'], new Float32Array(2 * DIM).fill(1));
+  const saved = await a.save();
+  assert.equal(saved.manifest.settings.seed, seed);
+  const text = stringifyManifest(saved.manifest);
+  assert.match(text, /"seed": 9223372036854775813\n/);
+  const b = await Cluster.load({ manifest: new TextEncoder().encode(text), shards: saved.shards });
+  t.after(() => b.free());
+  assert.equal((await b.save()).manifest.settings.seed, seed);
+});
+
+test('saveLocal/loadLocal/deleteLocal write and read a data dir in Node', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vecshard-local-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const a = await Cluster.create({ shards: 3, dim: DIM, metric: 'cosine', seed: 9 });
+  t.after(() => a.free());
+  const { keys, flat } = data(600);
+  await a.addBatch(keys, flat);
+  const saved = await a.save();
+  const where = join(dir, 'docs');
+  assert.equal(await loadLocal(where), undefined);
+  const r = await saveLocal(where, saved);
+  assert.equal(r.backend, 'fs');
+  assert.deepEqual(readdirSync(where).sort(), ['cluster.json', 'shard-000', 'shard-001', 'shard-002']);
+  assert.equal(readFileSync(join(where, 'cluster.json'), 'utf8'), stringifyManifest(saved.manifest));
+  assert.deepEqual(new Uint8Array(readFileSync(join(where, 'shard-001', 'snapshot.bin'))), saved.shards[1]);
+  const back = await loadLocal(where);
+  assert.deepEqual(back.manifest, saved.manifest);
+  const b = await Cluster.load(back);
+  t.after(() => b.free());
+  assert.deepEqual(await b.search(vec(3), 5), await a.search(vec(3), 5));
+  // Writes the native server logged after its last checkpoint are not in the snapshot: refuse.
+  writeFileSync(join(where, 'shard-002', 'wal.log'), new Uint8Array(64));
+  await assert.rejects(loadLocal(where), (e) => e.code === 'invalid_snapshot' && /vecshard checkpoint/.test(e.message));
+  assert.equal(await deleteLocal(where), true);
+  assert.equal(await loadLocal(where), undefined);
+  assert.equal(await deleteLocal(where), false);
+  await assert.rejects(saveLocal(where, saved, { backend: 'opfs' }), (e) => e.code === 'storage_unavailable');
+  await assert.rejects(saveLocal(where, { shards: [] }), (e) => e.code === 'invalid_argument' || e.code === 'invalid_snapshot');
 });
 
 test('cluster recall@10 >= 0.95 on glove100-10k with 4 workers', async (t) => {

@@ -11,11 +11,10 @@
 import { RawCluster, route as rawRoute, hashName as rawHashName } from './vecshard.js';
 import { wasmModule } from './module.js';
 import { checkCount, checkKey, checkVector, describe, fail, indexOptions, rethrow, unpack } from './api.js';
+import { makeManifest, manifestOptions, parseManifest } from './manifest.js';
 
 const DISPOSE = Symbol.dispose ?? Symbol.for('Symbol.dispose');
 const TOKEN = Symbol('vecshard.cluster');
-const MANIFEST_FORMAT = 'vecshard-cluster';
-const MANIFEST_VERSION = 1;
 
 /** The error a dead or silent worker produces; the Rust transport reads its `code`. */
 function transportError(code, message) {
@@ -176,12 +175,6 @@ function checkTimeout(timeout) {
   return checkCount(timeout, 'options.timeout', { min: 1 });
 }
 
-function seedFromManifest(seed) {
-  if (seed === undefined) return undefined;
-  if (typeof seed === 'string' && /^\d+$/.test(seed)) return BigInt(seed);
-  return seed;
-}
-
 /**
  * N shards in workers behind one coordinator. Asynchronous; see
  * index.d.ts for the documentation of each method.
@@ -205,17 +198,16 @@ export class Cluster {
   static async load(saved, options = {}) {
     if (typeof saved !== 'object' || saved === null || !Array.isArray(saved.shards))
       fail('invalid_argument', `Cluster.load needs { manifest, shards: Uint8Array[] } as save() returns it, got ${describe(saved)}`);
-    const { manifest, shards } = saved;
-    if (manifest?.format !== MANIFEST_FORMAT || manifest?.version !== MANIFEST_VERSION)
-      fail('invalid_snapshot', `not a vecshard cluster manifest (format ${MANIFEST_FORMAT} version ${MANIFEST_VERSION})`);
-    if (manifest.hash !== rawHashName())
-      fail('invalid_snapshot', `the manifest routes keys with ${JSON.stringify(manifest.hash)}, this package with ${JSON.stringify(rawHashName())}`);
+    // The manifest may also be cluster.json as the native CLI wrote it (text or bytes).
+    const manifest = parseManifest(saved.manifest);
+    const shards = saved.shards.map((b, i) => {
+      if (b instanceof ArrayBuffer) return new Uint8Array(b);
+      if (!(b instanceof Uint8Array)) fail('invalid_argument', `shards[${i}] must be a Uint8Array, got ${describe(b)}`);
+      return b;
+    });
     if (manifest.shards !== shards.length)
       fail('invalid_snapshot', `the manifest names ${manifest.shards} shards but ${shards.length} snapshots were given`);
-    shards.forEach((b, i) => {
-      if (!(b instanceof Uint8Array)) fail('invalid_argument', `shards[${i}] must be a Uint8Array, got ${describe(b)}`);
-    });
-    const o = indexOptions({ ...manifest.settings, seed: seedFromManifest(manifest.settings?.seed) }, 'the manifest settings');
+    const o = indexOptions(manifestOptions(manifest), 'the manifest settings');
     if (typeof options !== 'object' || options === null) fail('invalid_argument', `Cluster.load options must be an object, got ${describe(options)}`);
     return Cluster.#start(shards.length, o, checkTimeout(options.timeout), (raw) => raw.restore(shards));
   }
@@ -325,10 +317,7 @@ export class Cluster {
 
   async save() {
     const shards = await this.#call((raw) => raw.snapshots());
-    const s = this.#live.settings();
-    const seed = s.seed <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(s.seed) : String(s.seed);
-    const manifest = { format: MANIFEST_FORMAT, version: MANIFEST_VERSION, hash: rawHashName(), shards: shards.length, settings: { ...s, seed } };
-    return { manifest, shards };
+    return { manifest: makeManifest(this.#live.settings(), shards.length), shards };
   }
 
   free() {

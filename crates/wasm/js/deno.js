@@ -10,6 +10,8 @@ setModule(module);
 
 export { Index, VecshardError } from './api.js';
 export { Cluster, route, hashName } from './cluster.js';
+export { stringifyManifest } from './manifest.js';
+export { saveLocal, loadLocal, deleteLocal } from './storage.js';
 
 export default async function init() {}
 export { init };

@@ -185,21 +185,45 @@ export interface ShardStats {
   kernel: string;
 }
 
-/** Describes a saved cluster; plain JSON, store it next to the shard snapshots. */
+/**
+ * A saved cluster's manifest: exactly the `cluster.json` of a native data
+ * dir (`vecshard build --out DIR`), field names included. Write it with
+ * `stringifyManifest` (the same bytes the CLI writes).
+ */
 export interface ClusterManifest {
-  format: 'vecshard-cluster';
-  version: 1;
+  /** Versions of every format involved; a manifest newer than the package is rejected with `unsupported_version`. */
+  format: { cluster: number; snapshot: number; core_snapshot: number; wal: number; protocol: number };
+  /** Number of shards N. */
+  shards: number;
   /** The routing function: `"xxh3_64(key, seed 0) mod N"`. */
   hash: string;
-  shards: number;
-  settings: Required<Omit<IndexOptions, 'seed'>> & { seed: number | string };
+  settings: {
+    dim: number;
+    metric: Metric;
+    m: number;
+    ef_construction: number;
+    ef_search: number;
+    quantization: Quantization;
+    /** The cluster's seed (shard `i` uses `seed + i`); a bigint above 2^53. */
+    seed: number | bigint;
+  };
 }
 
 /** What `Cluster.save()` returns and `Cluster.load()` takes. */
 export interface SavedCluster {
   manifest: ClusterManifest;
-  /** Shard `i`'s snapshot at index `i` (the shard snapshot format of the native server). */
+  /** Shard `i`'s snapshot at index `i`: the shard snapshot container, as in `DIR/shard-00i/snapshot.bin`. */
   shards: Uint8Array[];
+}
+
+/**
+ * What `Cluster.load()` accepts: `save()`'s result, or a native data dir's
+ * files as they are (`cluster.json` as text or bytes, each
+ * `shard-00i/snapshot.bin` as bytes).
+ */
+export interface ClusterFiles {
+  manifest: ClusterManifest | string | Uint8Array | ArrayBuffer;
+  shards: Array<Uint8Array | ArrayBuffer>;
 }
 
 /**
@@ -220,8 +244,12 @@ export class Cluster implements Disposable {
   /** Starts `options.shards` workers, each with an empty index (shard `i` seeded `seed + i`). */
   static create(options: ClusterOptions): Promise<Cluster>;
 
-  /** Starts workers and restores each shard from `saved.shards[i]`. @throws `invalid_snapshot` */
-  static load(saved: SavedCluster, options?: { timeout?: number }): Promise<Cluster>;
+  /**
+   * Starts workers and restores each shard from `saved.shards[i]`: a
+   * `save()` result, `loadLocal()`'s, or a data dir built by the native
+   * `vecshard` CLI. @throws `invalid_snapshot`, `unsupported_version`
+   */
+  static load(saved: SavedCluster | ClusterFiles, options?: { timeout?: number }): Promise<Cluster>;
 
   readonly shards: number;
   /** The workers, shard `i` at index `i` (for monitoring; terminating one makes its shard missing). */
@@ -257,6 +285,48 @@ export function route(key: string, n: number): number;
 /** The routing function's name, as recorded in manifests. */
 export function hashName(): string;
 
+/**
+ * `cluster.json` text for a manifest: two-space JSON with a final newline,
+ * byte for byte what the native CLI writes (a bigint seed as bare digits).
+ */
+export function stringifyManifest(manifest: ClusterManifest): string;
+
+/** Where `saveLocal` and friends keep clusters. */
+export type StorageBackend = 'opfs' | 'indexeddb' | 'fs';
+
+export interface StorageOptions {
+  /**
+   * `'auto'` (default): the file system in Node and Deno; in browsers OPFS
+   * (sync access handles in a worker), falling back to IndexedDB when OPFS
+   * is missing or refuses (e.g. some private windows).
+   */
+  backend?: 'auto' | StorageBackend;
+}
+
+/**
+ * Saves a `cluster.save()` result under `name`, in the native data dir
+ * layout (`name/cluster.json`, `name/shard-000/snapshot.bin`, ...). In
+ * browsers `name` is one folder name (kept in OPFS under `vecshard/`, or in
+ * the IndexedDB database `vecshard`); in Node and Deno it is a directory
+ * path, and the directory is a data dir `vecshard serve --data` can open.
+ * The manifest is written last, so an interrupted save reads back as absent.
+ * Replaces an earlier save of the same name.
+ * @throws `storage_unavailable` (no backend here, e.g. workerd), `storage_error` (quota, permissions, I/O)
+ */
+export function saveLocal(name: string, saved: SavedCluster, options?: StorageOptions): Promise<{ backend: StorageBackend; bytes: number }>;
+
+/**
+ * The cluster saved under `name` (or, in Node/Deno, the data dir at that
+ * path, e.g. one `vecshard build` wrote), ready for `Cluster.load`;
+ * `undefined` if there is none. A native data dir with writes still in a
+ * shard's `wal.log` is refused (`invalid_snapshot`): run `vecshard
+ * checkpoint` first.
+ */
+export function loadLocal(name: string, options?: StorageOptions): Promise<SavedCluster | undefined>;
+
+/** Deletes the cluster saved under `name` (only the files a save writes); resolves whether there was one. */
+export function deleteLocal(name: string, options?: StorageOptions): Promise<boolean>;
+
 /** The stable `code` of every error the package throws. */
 export type ErrorCode =
   | 'invalid_config'
@@ -290,7 +360,12 @@ export type ErrorCode =
   | 'not_initialized'
   | 'settings_mismatch'
   | 'attributes_too_large'
-  | 'internal';
+  | 'internal'
+  // saveLocal / loadLocal / deleteLocal:
+  /** No storage backend in this runtime (or not the one asked for). */
+  | 'storage_unavailable'
+  /** The backend failed (quota, permissions, I/O); the message has the browser's or the OS's reason. */
+  | 'storage_error';
 
 /**
  * What every failed call throws. The message says what to do; match on
@@ -311,6 +386,8 @@ export class VecshardError extends Error {
   readonly key?: string;
   /** Cluster errors: the shards concerned. */
   readonly shards?: number[];
+  /** `storage_error`: the backend that failed. */
+  readonly backend?: StorageBackend;
 }
 
 /** What `init` accepts: where to get the .wasm, or the module itself. */

@@ -13,6 +13,8 @@ import { setModule, wasmModule } from './module.js';
 
 export { Index, VecshardError } from './api.js';
 export { Cluster, route, hashName } from './cluster.js';
+export { stringifyManifest } from './manifest.js';
+export { saveLocal, loadLocal, deleteLocal } from './storage.js';
 
 async function compile(source) {
   if (source instanceof WebAssembly.Module) return source;
