@@ -1,0 +1,261 @@
+//! `vecshard build`: vector file -> sharded data dir.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use vecshard_coordinator::{Coordinator, ErrorKind};
+use vecshard_host::{Cluster, FsyncPolicy};
+use vecshard_shard::{Item, Settings, WireMetric, WireQuantization};
+
+use crate::input::VectorReader;
+use crate::HostArgs;
+
+/// Build a sharded index from a vector file.
+///
+/// Reads .fvecs, .npy (float32/float64, shape (n, dim)) or .jsonl
+/// ({"key": "...", "vector": [...], "attributes": {...}} per line; fvecs and
+/// npy rows are keyed by row number), sends each vector to shard
+/// xxh3(key) mod N and builds all shards in parallel, each on its own
+/// worker thread. The result is a data dir for `vecshard serve`.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Example:\n  vecshard build --input ../shared/data/glove100-100k/base.fvecs --shards 2 --metric cosine --out data/glove\n  vecshard build --input docs.jsonl --shards 4 --metric ip --quantization i8 --out data/docs"
+)]
+pub struct BuildArgs {
+    /// Vector file: .fvecs, .npy or .jsonl.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Number of shards.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub shards: u32,
+    /// Data dir to create (must not exist, or be empty).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Distance: cosine, l2 (squared Euclidean) or ip (negative inner product).
+    #[arg(long, default_value = "cosine", value_parser = parse_metric)]
+    pub metric: WireMetric,
+    /// HNSW links per node (layer 0 keeps 2m).
+    #[arg(long, default_value_t = 16)]
+    pub m: u32,
+    /// HNSW candidate list size while building.
+    #[arg(long, default_value_t = 200)]
+    pub ef_construction: u32,
+    /// Default ef for searches that pass none.
+    #[arg(long, default_value_t = 64)]
+    pub ef_search: u32,
+    /// Vector storage: f32, i8 (4x smaller) or binary (32x smaller, rescored).
+    #[arg(long, default_value = "f32", value_parser = parse_quantization)]
+    pub quantization: WireQuantization,
+    /// Seed of the level generator (shard i uses seed + i).
+    #[arg(long, default_value_t = 0x5eed)]
+    pub seed: u64,
+    /// Only the first N records of the input.
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// Vectors per batch sent to the shards.
+    #[arg(long, default_value_t = 512)]
+    pub batch: usize,
+    /// Print a JSON summary instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub host: HostArgs,
+}
+
+/// Parses a metric name.
+pub fn parse_metric(s: &str) -> Result<WireMetric, String> {
+    vecshard_core::Metric::parse(s)
+        .map(WireMetric::from)
+        .ok_or_else(|| format!("unknown metric {s:?}; use cosine, l2 or ip"))
+}
+
+/// Parses a quantization name.
+pub fn parse_quantization(s: &str) -> Result<WireQuantization, String> {
+    vecshard_core::Quantization::parse(s)
+        .map(WireQuantization::from)
+        .ok_or_else(|| format!("unknown quantization {s:?}; use f32, i8 or binary"))
+}
+
+/// What a build did.
+#[derive(Debug, serde::Serialize)]
+pub struct BuildReport {
+    /// Vectors written.
+    pub vectors: u64,
+    /// Shards.
+    pub shards: u32,
+    /// Seconds from first read to durable snapshots.
+    pub build_s: f64,
+    /// Vectors per shard.
+    pub per_shard: Vec<u64>,
+    /// Bytes of all snapshots.
+    pub snapshot_bytes: u64,
+}
+
+pub fn run(a: BuildArgs) -> Result<()> {
+    let report = build(&a, !a.json)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "built {} vectors into {} shard(s) at {} in {:.2} s ({:.0} vectors/s); per shard {:?}; snapshots {:.1} MiB",
+            report.vectors,
+            report.shards,
+            a.out.display(),
+            report.build_s,
+            report.vectors as f64 / report.build_s.max(1e-9),
+            report.per_shard,
+            report.snapshot_bytes as f64 / (1 << 20) as f64
+        );
+        println!("serve it with: vecshard serve --data {}", a.out.display());
+    }
+    Ok(())
+}
+
+/// Builds the data dir; removes it again if the build fails, so a failed
+/// build leaves nothing behind.
+pub fn build(a: &BuildArgs, progress: bool) -> Result<BuildReport> {
+    let existed = a.out.exists();
+    let r = build_inner(a, progress);
+    if r.is_err() && !existed {
+        let _ = std::fs::remove_dir_all(&a.out);
+    }
+    r
+}
+
+fn build_inner(a: &BuildArgs, progress: bool) -> Result<BuildReport> {
+    let started = Instant::now();
+    let mut reader = VectorReader::open(&a.input)?;
+    // jsonl learns the dimension from its first record.
+    let first = reader.next_item()?;
+    let Some(dim) = reader.dim() else {
+        bail!("{}: the file holds no vectors", a.input.display());
+    };
+    let settings = Settings {
+        dim: dim as u32,
+        metric: a.metric,
+        m: a.m,
+        ef_construction: a.ef_construction,
+        ef_search: a.ef_search,
+        quantization: a.quantization,
+        seed: a.seed,
+    };
+    settings.to_config().validate().map_err(|e| anyhow::anyhow!("invalid index settings: {e}"))?;
+    let mut cfg = a.host.config(FsyncPolicy::No);
+    cfg.bulk_load = true;
+    let cluster = Cluster::create(&a.out, a.shards, settings, cfg)
+        .with_context(|| format!("cannot create the data dir {}", a.out.display()))?;
+    let coord = cluster.coordinator();
+
+    let total = reader.total().map(|t| a.limit.map_or(t, |l| l.min(t)));
+    let bar = if progress { make_bar(total, &a.input) } else { ProgressBar::hidden() };
+    let limit = a.limit.unwrap_or(u64::MAX);
+    let mut pending: Vec<Item> = first.into_iter().collect();
+    let mut read = pending.len() as u64;
+    let mut written = 0u64;
+    let mut eof = false;
+    // Keep 2 batches per shard in flight so every worker stays busy.
+    let in_flight = 2 * a.shards as usize;
+    loop {
+        let mut round: Vec<(u64, Vec<Item>)> = Vec::with_capacity(in_flight);
+        while round.len() < in_flight && !(eof && pending.is_empty()) {
+            while !eof && pending.len() < a.batch && read < limit {
+                match reader.next_item()? {
+                    Some(it) => {
+                        pending.push(it);
+                        read += 1;
+                    }
+                    None => eof = true,
+                }
+            }
+            if read >= limit {
+                eof = true;
+            }
+            if pending.is_empty() {
+                break;
+            }
+            let start = read - pending.len() as u64;
+            round.push((start, std::mem::take(&mut pending)));
+        }
+        if round.is_empty() {
+            break;
+        }
+        let n: u64 = round.iter().map(|(_, b)| b.len() as u64).sum();
+        send_round(&coord, round, &a.input)?;
+        written += n;
+        bar.set_position(written);
+    }
+    bar.set_message("writing snapshots");
+    cluster.checkpoint_all().context("writing the shard snapshots")?;
+    let per_shard: Vec<u64> = cluster.stats().iter().map(|s| s.len).collect();
+    cluster.shutdown().context("closing the shards")?;
+    bar.finish_and_clear();
+    let snapshot_bytes = (0..a.shards).map(|i| snapshot_len(&a.out, i)).sum();
+    Ok(BuildReport {
+        vectors: written,
+        shards: a.shards,
+        build_s: started.elapsed().as_secs_f64(),
+        per_shard,
+        snapshot_bytes,
+    })
+}
+
+fn snapshot_len(dir: &Path, i: u32) -> u64 {
+    let p = vecshard_host::datadir::shard_dir(dir, i).join(vecshard_host::datadir::SNAPSHOT_FILE);
+    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+}
+
+fn make_bar(total: Option<u64>, input: &Path) -> ProgressBar {
+    let bar = match total {
+        Some(t) => ProgressBar::new(t),
+        None => ProgressBar::new_spinner(),
+    };
+    let style = match total {
+        Some(_) => ProgressStyle::with_template(
+            "{msg} [{elapsed_precise}] {wide_bar} {pos}/{len} vectors ({per_sec}, eta {eta})",
+        ),
+        None => ProgressStyle::with_template(
+            "{msg} [{elapsed_precise}] {spinner} {pos} vectors ({per_sec})",
+        ),
+    }
+    .expect("valid template");
+    bar.set_style(style);
+    bar.set_message(format!(
+        "building from {}",
+        input.file_name().and_then(|n| n.to_str()).unwrap_or("input")
+    ));
+    bar
+}
+
+/// Sends batches concurrently; an error names the input record.
+fn send_round(coord: &Coordinator, round: Vec<(u64, Vec<Item>)>, input: &Path) -> Result<()> {
+    let results: Vec<(u64, Result<_, vecshard_coordinator::Error>)> = futures::executor::block_on(
+        futures::stream::iter(
+            round
+                .into_iter()
+                .map(|(start, items)| async move { (start, coord.upsert(items).await) }),
+        )
+        .buffer_unordered(usize::MAX)
+        .collect(),
+    );
+    for (start, r) in results {
+        if let Err(e) = r {
+            if let ErrorKind::BadInput(w) = e.kind() {
+                // "item 7 (key ...): ..." -> record start + 7.
+                let msg = &w.message;
+                let idx = msg
+                    .strip_prefix("item ")
+                    .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
+                    .and_then(|s| s.parse::<u64>().ok());
+                if let Some(i) = idx {
+                    bail!("{}: record {}: {}", input.display(), start + i, msg);
+                }
+            }
+            bail!("{}: records from {}: {e}", input.display(), start);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,256 @@
+//! `vecshard query`, `vecshard info` and `vecshard checkpoint`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use serde_json::{json, Value};
+use vecshard_coordinator::{Mode, Query};
+use vecshard_host::{datadir, Cluster, FsyncPolicy, Manifest};
+
+use crate::http::Api;
+use crate::input::{parse_vector, VectorReader};
+use crate::{HostArgs, Target};
+
+/// Search a data dir or a running server.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  vecshard query --url http://127.0.0.1:7700 --vector \"0.1,0.2,0.3\" --k 5\n  vecshard query --data data/glove --query-file ../shared/data/glove100-10k/query.fvecs --limit 3 --json"
+)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// One query vector, comma-separated.
+    #[arg(
+        long,
+        conflicts_with = "query_file",
+        required_unless_present = "query_file",
+        allow_hyphen_values = true
+    )]
+    pub vector: Option<String>,
+    /// A file of query vectors (.fvecs, .npy or .jsonl).
+    #[arg(long)]
+    pub query_file: Option<PathBuf>,
+    /// Only the first N queries of the file.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Results per query.
+    #[arg(long, default_value_t = 10)]
+    pub k: u32,
+    /// Candidate list size per shard (default: the index's ef_search).
+    #[arg(long)]
+    pub ef: Option<u32>,
+    /// Bearer token for --url (or VECSHARD_TOKEN).
+    #[arg(long, env = "VECSHARD_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// One JSON object per query on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub host: HostArgs,
+}
+
+/// Show a cluster's shards, settings and sizes.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  vecshard info --data data/glove        # works while `serve` runs: reads files only\n  vecshard info --url http://127.0.0.1:7700 --json"
+)]
+pub struct InfoArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Bearer token for --url (or VECSHARD_TOKEN).
+    #[arg(long, env = "VECSHARD_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Write a snapshot of every shard and truncate the write-ahead logs.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  vecshard checkpoint --url http://127.0.0.1:7700   # a running server\n  vecshard checkpoint --data data/glove             # a stopped one (replays its logs first)"
+)]
+pub struct CheckpointArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Bearer token for --url (or VECSHARD_TOKEN).
+    #[arg(long, env = "VECSHARD_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    #[command(flatten)]
+    pub host: HostArgs,
+}
+
+fn rt() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")
+}
+
+pub fn run_query(a: QueryArgs) -> Result<()> {
+    let queries: Vec<(String, Vec<f32>)> = match (&a.vector, &a.query_file) {
+        (Some(v), _) => vec![("cli".into(), parse_vector(v)?)],
+        (None, Some(f)) => {
+            let mut r = VectorReader::open(f)?;
+            let mut out = Vec::new();
+            while let Some(it) = r.next_item()? {
+                out.push((it.key, it.vector));
+                if a.limit.is_some_and(|l| out.len() >= l) {
+                    break;
+                }
+            }
+            out
+        }
+        (None, None) => bail!("pass --vector or --query-file"),
+    };
+    let rt = rt()?;
+    let mut stdout = std::io::stdout().lock();
+    let mut print = |qid: &str, res: Value| -> Result<()> {
+        if a.json {
+            let mut line = res;
+            line["query"] = json!(qid);
+            writeln!(stdout, "{line}")?;
+        } else {
+            writeln!(stdout, "query {qid}:")?;
+            if res["partial"].as_bool() == Some(true) {
+                writeln!(stdout, "  (partial: shards {} did not answer)", res["missing_shards"])?;
+            }
+            for (i, h) in res["results"].as_array().into_iter().flatten().enumerate() {
+                writeln!(
+                    stdout,
+                    "  {:>3}  {:<24} {:.6}",
+                    i + 1,
+                    h["key"].as_str().unwrap_or("?"),
+                    h["distance"].as_f64().unwrap_or(f64::NAN)
+                )?;
+            }
+        }
+        Ok(())
+    };
+    match (&a.target.data, &a.target.url) {
+        (_, Some(url)) => {
+            let api = Api::new(url, a.token.clone());
+            for (qid, v) in queries {
+                let mut body = json!({ "vector": v, "k": a.k });
+                if let Some(ef) = a.ef {
+                    body["ef"] = json!(ef);
+                }
+                let res = rt.block_on(api.call("POST", "/v1/search", Some(&body)))?;
+                print(&qid, res)?;
+            }
+        }
+        (Some(dir), None) => {
+            let cluster = Cluster::open(dir, a.host.config(FsyncPolicy::EverySec))
+                .with_context(|| format!("cannot open {}", dir.display()))?;
+            let coord = cluster.coordinator();
+            for (qid, v) in queries {
+                let q = Query { vector: v, k: a.k, ef: a.ef, filter: None };
+                let r = futures::executor::block_on(coord.search(q, Mode::Partial))
+                    .map_err(|e| anyhow::anyhow!("query {qid}: {e}"))?;
+                let res = json!({
+                    "results": r.hits.iter().map(|h| json!({"key": h.key, "distance": h.distance})).collect::<Vec<_>>(),
+                    "partial": r.partial,
+                    "missing_shards": r.missing_shards,
+                });
+                print(&qid, res)?;
+            }
+            drop(coord);
+            cluster.shutdown()?;
+        }
+        (None, None) => bail!("pass --data DIR or --url URL"),
+    }
+    Ok(())
+}
+
+fn file_len(p: PathBuf) -> u64 {
+    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+}
+
+pub fn run_info(a: InfoArgs) -> Result<()> {
+    let v = match (&a.target.data, &a.target.url) {
+        (_, Some(url)) => {
+            rt()?.block_on(Api::new(url, a.token.clone()).call("GET", "/v1/info", None))?
+        }
+        (Some(dir), None) => {
+            // Files only, so this works while a server holds the data dir.
+            let m =
+                Manifest::read(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+            let per_shard: Vec<Value> = (0..m.shards)
+                .map(|i| {
+                    let sd = datadir::shard_dir(dir, i);
+                    json!({
+                        "shard": i,
+                        "snapshot_bytes": file_len(sd.join(datadir::SNAPSHOT_FILE)),
+                        "wal_bytes": file_len(sd.join(datadir::WAL_FILE)),
+                    })
+                })
+                .collect();
+            json!({ "data_dir": dir, "manifest": serde_json::to_value(&m)?, "per_shard": per_shard })
+        }
+        (None, None) => bail!("pass --data DIR or --url URL"),
+    };
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print_info(&v);
+    }
+    Ok(())
+}
+
+fn print_info(v: &Value) {
+    let settings =
+        if v["manifest"].is_object() { &v["manifest"]["settings"] } else { &v["settings"] };
+    let shards = if v["manifest"].is_object() { &v["manifest"]["shards"] } else { &v["shards"] };
+    println!(
+        "shards: {shards}   dim: {}   metric: {}   quantization: {}   m: {}   ef_construction: {}   ef_search: {}",
+        settings["dim"],
+        settings["metric"].as_str().unwrap_or("?"),
+        settings["quantization"].as_str().unwrap_or("?"),
+        settings["m"],
+        settings["ef_construction"],
+        settings["ef_search"]
+    );
+    if let Some(n) = v["vectors"].as_u64() {
+        println!("vectors: {n}   shards up: {}", v["shards_up"]);
+    }
+    for s in v["per_shard"].as_array().into_iter().flatten() {
+        let mut line = format!("  shard {:>3}", s["shard"]);
+        for (k, label) in [
+            ("status", "status"),
+            ("vectors", "vectors"),
+            ("memory_bytes", "memory"),
+            ("restarts", "restarts"),
+            ("snapshot_bytes", "snapshot"),
+            ("wal_bytes", "wal"),
+            ("error", "error"),
+        ] {
+            if !s[k].is_null() {
+                let val = match s[k].as_u64() {
+                    Some(b) if k.ends_with("bytes") => {
+                        format!("{:.1} MiB", b as f64 / (1 << 20) as f64)
+                    }
+                    _ => s[k].as_str().map(str::to_string).unwrap_or(s[k].to_string()),
+                };
+                line.push_str(&format!("   {label}: {val}"));
+            }
+        }
+        println!("{line}");
+    }
+}
+
+pub fn run_checkpoint(a: CheckpointArgs) -> Result<()> {
+    match (&a.target.data, &a.target.url) {
+        (_, Some(url)) => {
+            rt()?.block_on(Api::new(url, a.token.clone()).call("POST", "/v1/checkpoint", None))?;
+            println!("checkpointed every shard of {url}");
+        }
+        (Some(dir), None) => {
+            let cluster = Cluster::open(dir, a.host.config(FsyncPolicy::Always))
+                .with_context(|| format!("cannot open {}", dir.display()))?;
+            cluster.checkpoint_all()?;
+            cluster.shutdown()?;
+            println!("checkpointed every shard of {}", dir.display());
+        }
+        (None, None) => bail!("pass --data DIR or --url URL"),
+    }
+    Ok(())
+}

@@ -1,0 +1,267 @@
+//! `vecshard serve` and `vecshard shard-serve`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use futures::future::BoxFuture;
+use vecshard_coordinator::ShardTransport;
+use vecshard_host::{Cluster, Expected, FsyncPolicy};
+use vecshard_server::metrics::ShardGauges;
+use vecshard_server::{App, Hooks, HttpShard, ServerConfig};
+use vecshard_shard::{Request, Response, Settings, WireMetric};
+
+use crate::build::parse_metric;
+use crate::{parse_duration, parse_fsync, parse_size, HostArgs};
+
+/// Limits of the HTTP server.
+#[derive(Args, Clone, Debug)]
+pub struct HttpArgs {
+    /// Address to listen on. The default only accepts local connections;
+    /// use 0.0.0.0:7700 (with --token) to serve other machines.
+    #[arg(long, default_value = "127.0.0.1:7700")]
+    pub listen: SocketAddr,
+    /// Require `Authorization: Bearer TOKEN` on every route. Also read from
+    /// the VECSHARD_TOKEN environment variable.
+    #[arg(long, env = "VECSHARD_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Largest request body.
+    #[arg(long, default_value = "64MiB", value_parser = parse_size)]
+    pub max_body: u64,
+    /// Most vectors in one upsert.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_batch: usize,
+    /// Deadline of one HTTP request.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+impl HttpArgs {
+    fn config(&self, strict: bool) -> ServerConfig {
+        ServerConfig {
+            token: self.token.clone(),
+            max_body_bytes: self.max_body as usize,
+            max_batch: self.max_batch,
+            request_timeout: self.timeout,
+            strict,
+        }
+    }
+}
+
+/// Serve a data dir (or remote shards) over HTTP.
+///
+/// With --data, opens the data dir and runs each shard in its own wasmtime
+/// worker; writes go to the shard's write-ahead log before they are
+/// acknowledged, and a clean shutdown (Ctrl-C, SIGTERM) writes snapshots.
+/// With --remote, coordinates shard servers started with `vecshard
+/// shard-serve`.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  vecshard serve --data data/glove\n  vecshard serve --data data/new --shards 4 --dim 384 --metric cosine   # creates an empty cluster\n  vecshard serve --remote http://10.0.0.2:7701,http://10.0.0.3:7701 --token $T\n\nRoutes: POST /v1/vectors, GET|DELETE /v1/vectors/{key}, POST /v1/search, GET /v1/info,\n        POST /v1/checkpoint, GET /healthz, GET /metrics"
+)]
+pub struct ServeArgs {
+    /// Data dir to serve (created empty if missing and --shards/--dim are given).
+    #[arg(long, conflicts_with = "remote", required_unless_present = "remote")]
+    pub data: Option<PathBuf>,
+    /// Comma-separated shard server URLs (shard i = the i-th URL).
+    #[arg(long, value_delimiter = ',')]
+    pub remote: Vec<String>,
+    /// Number of shards, to create an empty data dir (checked against an existing one).
+    #[arg(long)]
+    pub shards: Option<u32>,
+    /// Vector dimension, to create an empty data dir (checked against an existing one).
+    #[arg(long)]
+    pub dim: Option<u32>,
+    /// Distance for a new data dir: cosine, l2 or ip (checked against an existing one).
+    #[arg(long, value_parser = parse_metric)]
+    pub metric: Option<WireMetric>,
+    /// When to fsync the write-ahead log: always (every acknowledged write
+    /// survives a crash), everysec (at most ~1 s lost) or no (the OS decides).
+    #[arg(long, default_value = "everysec", value_parser = parse_fsync)]
+    pub fsync: FsyncPolicy,
+    /// Fail searches when a shard is missing instead of answering partially.
+    #[arg(long)]
+    pub strict: bool,
+    #[command(flatten)]
+    pub http: HttpArgs,
+    #[command(flatten)]
+    pub host: HostArgs,
+}
+
+/// Serve one shard of a data dir to a remote coordinator.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Example (two machines, then a coordinator):\n  vecshard shard-serve --data data/glove --shard 0 --listen 0.0.0.0:7701 --token $T\n  vecshard shard-serve --data data/glove --shard 1 --listen 0.0.0.0:7701 --token $T\n  vecshard serve --remote http://a:7701,http://b:7701 --token $T"
+)]
+pub struct ShardServeArgs {
+    /// Data dir holding the shard.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Which shard to serve.
+    #[arg(long)]
+    pub shard: u32,
+    /// WAL fsync policy: always, everysec or no.
+    #[arg(long, default_value = "everysec", value_parser = parse_fsync)]
+    pub fsync: FsyncPolicy,
+    #[command(flatten)]
+    pub http: HttpArgs,
+    #[command(flatten)]
+    pub host: HostArgs,
+}
+
+/// Local shards: gauges and checkpoints from the host cluster.
+struct LocalHooks(Arc<Cluster>);
+
+impl Hooks for LocalHooks {
+    fn gauges(&self) -> Vec<ShardGauges> {
+        self.0
+            .stats()
+            .into_iter()
+            .map(|s| ShardGauges {
+                shard: s.shard,
+                vectors: Some(s.len),
+                memory_bytes: Some(s.memory_bytes),
+                restarts: Some(s.restarts),
+            })
+            .collect()
+    }
+
+    fn checkpoint(&self) -> BoxFuture<'static, Result<(), String>> {
+        let c = self.0.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || c.checkpoint_all().map_err(|e| e.to_string()))
+                .await
+                .map_err(|e| e.to_string())?
+        })
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")
+}
+
+pub fn run(a: ServeArgs) -> Result<()> {
+    let rt = runtime()?;
+    let cfg = a.http.config(a.strict);
+    if let Some(dir) = &a.data {
+        let host = a.host.config(a.fsync);
+        let cluster = match (a.shards, a.dim, dir.join("cluster.json").exists()) {
+            (Some(n), Some(dim), false) => {
+                let s = Settings::new(dim, a.metric.unwrap_or(WireMetric::Cosine));
+                eprintln!(
+                    "creating an empty cluster of {n} shard(s), dim {dim}, at {}",
+                    dir.display()
+                );
+                Cluster::create(dir, n, s, host)?
+            }
+            (_, _, false) => bail!(
+                "{} is not a vecshard data dir (no cluster.json); build one with `vecshard build`, \
+                 or pass --shards N --dim D [--metric M] to start an empty one",
+                dir.display()
+            ),
+            (shards, dim, true) => {
+                let expected = Expected { shards, dim, metric: a.metric, ..Expected::default() };
+                Cluster::open_expecting(dir, &expected, host)
+                    .with_context(|| format!("cannot open {}", dir.display()))?
+            }
+        };
+        let cluster = Arc::new(cluster);
+        let settings = cluster.manifest().settings.clone();
+        let shards: Vec<Arc<dyn ShardTransport>> =
+            cluster.shards().into_iter().map(|h| Arc::new(h) as Arc<dyn ShardTransport>).collect();
+        let n = shards.len();
+        let app = App::new(settings, shards, Arc::new(LocalHooks(cluster.clone())), cfg)?;
+        rt.block_on(listen(a.http.listen, vecshard_server::router(app), || {
+            format!("serving {} ({n} {} shard(s))", dir.display(), a.host.backend)
+        }))?;
+        drop(rt);
+        eprintln!("writing snapshots...");
+        match Arc::try_unwrap(cluster) {
+            Ok(c) => c.shutdown().context("checkpoint on shutdown")?,
+            Err(c) => c.checkpoint_all().context("checkpoint on shutdown")?,
+        }
+        eprintln!("stopped cleanly");
+        Ok(())
+    } else {
+        let shards: Vec<HttpShard> = a
+            .remote
+            .iter()
+            .map(|u| HttpShard::new(u, a.http.token.clone(), a.http.timeout))
+            .collect();
+        let settings = rt.block_on(remote_settings(&shards))?;
+        let shards: Vec<Arc<dyn ShardTransport>> =
+            shards.into_iter().map(|s| Arc::new(s) as Arc<dyn ShardTransport>).collect();
+        let n = shards.len();
+        let app = App::new(settings, shards, Arc::new(vecshard_server::NoHooks), cfg)?;
+        rt.block_on(listen(a.http.listen, vecshard_server::router(app), || {
+            format!("coordinating {n} remote shard(s)")
+        }))
+    }
+}
+
+/// Settings of a remote cluster, from the shards' `Info` (they must agree).
+async fn remote_settings(shards: &[HttpShard]) -> Result<Settings> {
+    let mut found: Option<(usize, Settings)> = None;
+    let mut errors = Vec::new();
+    for (i, s) in shards.iter().enumerate() {
+        match s.call(Request::Info).await {
+            Ok(Response::Info { info }) => match (info.settings, &found) {
+                (Some(mut st), Some((j, f))) => {
+                    st.seed = f.seed;
+                    if st.dim != f.dim || st.metric != f.metric || st.quantization != f.quantization
+                    {
+                        bail!("shard {i} ({}) has settings {st:?}, but shard {j} has {f:?}; all shards of a cluster must agree", s.describe());
+                    }
+                }
+                (Some(st), None) => found = Some((i, st)),
+                (None, _) => bail!("shard {i} ({}) holds no index", s.describe()),
+            },
+            Ok(other) => errors.push(format!("shard {i}: unexpected answer {other:?}")),
+            Err(e) => errors.push(format!("shard {i} ({}): {e}", s.describe())),
+        }
+    }
+    for e in &errors {
+        eprintln!("warning: {e}");
+    }
+    match found {
+        Some((_, s)) => Ok(s),
+        None => bail!(
+            "no remote shard answered, so the cluster settings are unknown: {}",
+            errors.join("; ")
+        ),
+    }
+}
+
+async fn listen(
+    addr: SocketAddr,
+    router: vecshard_server::Router,
+    what: impl FnOnce() -> String,
+) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (is another server running there?)"))?;
+    let local = listener.local_addr()?;
+    eprintln!("{} on http://{local}  (Ctrl-C to stop)", what());
+    vecshard_server::serve(listener, router, vecshard_server::shutdown_signal()).await?;
+    Ok(())
+}
+
+pub fn run_shard(a: ShardServeArgs) -> Result<()> {
+    let rt = runtime()?;
+    let handle = vecshard_host::Cluster::open_shard(&a.data, a.shard, a.host.config(a.fsync))
+        .with_context(|| format!("cannot open shard {} of {}", a.shard, a.data.display()))?;
+    let router = vecshard_server::shard_router(
+        Arc::new(handle.clone()) as Arc<dyn ShardTransport>,
+        a.shard,
+        a.http.config(false),
+    );
+    rt.block_on(listen(a.http.listen, router, || {
+        format!("serving shard {} of {}", a.shard, a.data.display())
+    }))?;
+    drop(rt);
+    handle.shutdown().context("checkpoint on shutdown")?;
+    Ok(())
+}
