@@ -116,6 +116,9 @@ impl Drop for Server {
     }
 }
 
+/// method, path, body, token, expected status, expected code.
+type Case<'a> = (&'a str, &'a str, Vec<u8>, Option<&'a str>, u16, &'a str);
+
 /// One HTTP/1.1 request with `Connection: close`; returns (status, body).
 fn http(addr: &str, method: &str, path: &str, body: &[u8], token: Option<&str>) -> (u16, Vec<u8>) {
     let mut s = TcpStream::connect(addr).unwrap();
@@ -194,7 +197,7 @@ fn http_errors_are_json_4xx_and_change_nothing() {
     assert_eq!(before["results"][0]["key"], "7");
     assert_eq!(before["partial"], false);
 
-    let cases: Vec<(&str, &str, Vec<u8>, Option<&str>, u16, &str)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         ("POST", "/v1/vectors", b"{not json".to_vec(), t, 400, "bad_json"),
         ("POST", "/v1/search", b"{\"vector\": [1, 2]}".to_vec(), t, 400, "dimension_mismatch"),
         (
