@@ -62,6 +62,14 @@ test('a 4-worker cluster: writes routed by key, merged search, get/has/remove, e
     assert.ok(r.keys.filter((k) => want.keys.includes(k)).length >= 9, 'same neighbours as one index');
   }
 
+  // Timings of concurrent searches stay apart: each gets its own shards' times.
+  const [ta, tb] = await Promise.all([cluster.search(vec(1), 10, { timings: true }), cluster.search(vec(2), 10, { timings: true })]);
+  for (const { timings } of [ta, tb]) {
+    assert.ok(timings.shardMs instanceof Float64Array && timings.shardMs.length === 4);
+    assert.ok(timings.shardMs.every((ms) => ms >= 0 && ms <= timings.totalMs), `${timings.shardMs} within ${timings.totalMs}`);
+  }
+  assert.equal((await cluster.search(vec(1), 10)).timings, undefined);
+
   assert.equal(await cluster.add('doc-5', vec(99)), false, 'add replaces (upsert)');
   assert.equal(await cluster.add('new-key', vec(5)), true);
   assert.deepEqual(Array.from(await cluster.get('doc-5')).map((x) => x.toFixed(5)), Array.from(vec(99)).map((x) => x.toFixed(5)));
@@ -95,6 +103,8 @@ test('a killed worker gives a partial answer naming it; strict mode rejects', as
   assert.equal(r.keys.length, 5);
   assert.ok(!r.keys.includes('doc-42'), 'the dead shard\'s keys are missing');
   assert.ok(r.keys.every((k) => route(k, 4) !== victim));
+  const timed = await cluster.search(vec(42), 5, { timings: true });
+  assert.ok(Number.isNaN(timed.timings.shardMs[victim]) && timed.timings.shardMs.filter(Number.isNaN).length === 1);
   await assert.rejects(cluster.search(vec(42), 5, { strict: true }), (e) => e.code === 'shards_unavailable' && e.shards[0] === victim);
   await assert.rejects(cluster.get('doc-42'), (e) => e.code === 'shard_unavailable');
   const stats = await cluster.stats();

@@ -7,7 +7,8 @@
 // Messages in:  { type: 'init', module: WebAssembly.Module }
 //               { id, bytes: ArrayBuffer }   (a postcard Request)
 // Messages out: { type: 'ready' } | { type: 'fatal', message }
-//               { id, bytes: ArrayBuffer }   (a postcard Response)
+//               { id, bytes: ArrayBuffer, ms }  (a postcard Response; ms:
+//                                             time spent in the shard)
 //               { id, trapped: message }     (the instance trapped; the
 //                                             main thread retires the worker)
 import { initSync, RawShard } from './vecshard.js';
@@ -26,8 +27,9 @@ function handle(msg, reply) {
     return;
   }
   try {
+    const t0 = performance.now();
     const out = shard.handle(new Uint8Array(msg.bytes));
-    reply({ id: msg.id, bytes: out.buffer }, [out.buffer]);
+    reply({ id: msg.id, bytes: out.buffer, ms: performance.now() - t0 }, [out.buffer]);
   } catch (e) {
     // A wasm trap (out of memory, a bug): this instance can no longer be trusted.
     reply({ id: msg.id, trapped: String(e?.message ?? e) });

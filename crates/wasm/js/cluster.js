@@ -109,6 +109,7 @@ class ShardWorker {
       p.reject(transportError('shard_trapped', `shard ${this.index} trapped: ${m.trapped}; its worker was stopped`));
       this.#die('shard_unavailable', `shard ${this.index} trapped earlier (${m.trapped})`);
     } else {
+      if (p.timings) p.timings[this.index] = m.ms;
       p.resolve(new Uint8Array(m.bytes));
     }
     this.#idle();
@@ -133,13 +134,16 @@ class ShardWorker {
     return !this.#dead;
   }
 
-  /** Posts request bytes (transferring their buffer); resolves with the response bytes. */
-  send(bytes) {
+  /**
+   * Posts request bytes (transferring their buffer); resolves with the
+   * response bytes. `timings` (a search's tag): where the worker's time goes.
+   */
+  send(bytes, timings) {
     if (this.#dead) return Promise.reject(transportError('shard_unavailable', `shard ${this.index} is down: ${this.#dead.reason}`));
     if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = bytes.slice();
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      const p = { resolve, reject };
+      const p = { resolve, reject, timings: timings instanceof Float64Array ? timings : undefined };
       if (this.#timeout !== undefined) {
         p.timer = setTimeout(() => {
           this.#pending.delete(id);
@@ -216,7 +220,7 @@ export class Cluster {
     const workers = await spawnAll(n, timeout);
     let raw;
     try {
-      raw = new RawCluster(n, (i, bytes) => workers[i].send(bytes), o.dim, o.metric, o.m, o.efc, o.efs, o.quantization, o.seed);
+      raw = new RawCluster(n, (i, bytes, tag) => workers[i].send(bytes, tag), o.dim, o.metric, o.m, o.efc, o.efs, o.quantization, o.seed);
       await fill(raw);
     } catch (e) {
       for (const w of workers) w.terminate();
@@ -291,16 +295,24 @@ export class Cluster {
     checkCount(k, 'k');
     let ef;
     let strict = false;
+    let shardMs;
     if (options !== undefined) {
       if (typeof options !== 'object' || options === null)
         fail('invalid_argument', `search options must be an object like { ef: 64 }, got ${describe(options)}`);
       if (options.ef !== undefined) ef = checkCount(options.ef, 'options.ef', { min: 1 });
       strict = options.strict === true;
+      // The Rust side hands this array to `send` with each request of this
+      // search only (transport.rs, "Tags"), so concurrent searches do not mix.
+      if (options.timings === true) shardMs = new Float64Array(this.shards).fill(NaN);
     }
-    const r = await this.#call((raw) => raw.search(query, k, ef, strict));
+    const t0 = performance.now();
+    const r = await this.#call((raw) => raw.search(query, k, ef, strict, shardMs));
+    const totalMs = performance.now() - t0;
     const { keys, distances } = unpack(r.packed, r.keys);
     const missingShards = Array.from(r.missing);
-    return { keys, distances, partial: missingShards.length > 0, missingShards };
+    const out = { keys, distances, partial: missingShards.length > 0, missingShards };
+    if (shardMs) out.timings = { shardMs, totalMs };
+    return out;
   }
 
   async stats() {

@@ -167,6 +167,8 @@ export interface ClusterOptions extends IndexOptions {
 export interface ClusterSearchOptions extends SearchOptions {
   /** Reject with `shards_unavailable` instead of answering without a dead shard. Default false. */
   strict?: boolean;
+  /** Measure where the time goes (adds `timings` to the result). Default false. */
+  timings?: boolean;
 }
 
 export interface ClusterSearchResult extends SearchResult {
@@ -174,6 +176,13 @@ export interface ClusterSearchResult extends SearchResult {
   partial: boolean;
   /** The shards that did not answer, ascending. */
   missingShards: number[];
+  /** With `{ timings: true }` only. */
+  timings?: {
+    /** Milliseconds each shard's worker spent on this search (NaN for a shard that did not answer). */
+    shardMs: Float64Array;
+    /** Milliseconds from the call to the merged answer (fan-out, messages, the slowest shard, merge). */
+    totalMs: number;
+  };
 }
 
 /** One shard's counts, as `Cluster.stats()` reports them. */

@@ -21,7 +21,7 @@ use wasm_bindgen_futures::future_to_promise;
 
 use crate::convert;
 use crate::error::{js, js_error};
-use crate::transport::JsShard;
+use crate::transport::{tagged, JsShard};
 
 /// The coordinator behind the package's `Cluster`.
 #[wasm_bindgen]
@@ -221,12 +221,21 @@ impl RawCluster {
     /// Searches every shard and merges; resolves to `{ packed, keys,
     /// missing }` (packed as in `RawIndex::search`; `missing`: the shards
     /// that did not answer). `strict` rejects instead of answering partially.
-    pub fn search(&self, q: Vec<f32>, k: u32, ef: Option<u32>, strict: bool) -> Promise {
+    /// `tag` (any JS value) is handed to `send` with each of this search's
+    /// requests (see [`crate::transport::tagged`]).
+    pub fn search(
+        &self,
+        q: Vec<f32>,
+        k: u32,
+        ef: Option<u32>,
+        strict: bool,
+        tag: JsValue,
+    ) -> Promise {
         let coord = self.coord.clone();
         future_to_promise(async move {
             let query = Query { vector: q, k, ef, filter: None };
             let mode = if strict { Mode::Strict } else { Mode::Partial };
-            let res = coord.search(query, mode).await.map_err(|e| coord_error(&e))?;
+            let res = tagged(tag, coord.search(query, mode)).await.map_err(|e| coord_error(&e))?;
             let hits: Vec<vecshard_core::Hit<'_>> = res
                 .hits
                 .iter()

@@ -11,10 +11,18 @@
 //! JS values are not `Send`. This module is compiled only for wasm32
 //! without the `atomics` feature, where there is exactly one thread, so
 //! nothing can ever cross a thread boundary and the promise is vacuous.
+//!
+//! **Tags.** A caller can label the requests of one coordinator call (the
+//! package's `search(..., { timings: true })` passes the array the workers'
+//! timings go into): [`tagged`] wraps a future so that every request sent
+//! while it is being polled reaches `send` as a third argument. Requests
+//! are sent synchronously inside `call`, so "while it is being polled" is
+//! exact even when several calls are in flight.
 
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
+use std::cell::RefCell;
 
 use js_sys::{Function, Promise, Uint8Array};
 use vecshard_coordinator::{ShardTransport, TransportError, TransportErrorKind};
@@ -42,6 +50,23 @@ impl<F: Future + Unpin> Future for SingleThreaded<F> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         Pin::new(&mut self.0).poll(cx)
     }
+}
+
+thread_local! {
+    /// The tag of the coordinator call being polled right now, if any.
+    static TAG: RefCell<JsValue> = const { RefCell::new(JsValue::UNDEFINED) };
+}
+
+/// `fut`, with `tag` passed to `send` for every request sent while it runs.
+pub async fn tagged<F: Future>(tag: JsValue, fut: F) -> F::Output {
+    let mut fut = core::pin::pin!(fut);
+    core::future::poll_fn(move |cx| {
+        let outer = TAG.with(|t| t.replace(tag.clone()));
+        let r = fut.as_mut().poll(cx);
+        TAG.with(|t| *t.borrow_mut() = outer);
+        r
+    })
+    .await
 }
 
 /// Shard `id`, reached through the JS `send` function.
@@ -75,7 +100,8 @@ impl ShardTransport for JsShard {
     fn call(&self, req: Request) -> Reply {
         let id = self.id;
         let bytes = Uint8Array::from(encode_request(&req).as_slice());
-        let sent = self.send.0.call2(&JsValue::NULL, &JsValue::from(id), &bytes);
+        let tag = TAG.with(|t| t.borrow().clone());
+        let sent = self.send.0.call3(&JsValue::NULL, &JsValue::from(id), &bytes, &tag);
         let fut = async move {
             let promise: Promise = sent.map_err(|e| failure(id, &e))?.dyn_into().map_err(|_| {
                 TransportError::new(TransportErrorKind::Protocol, "send() did not return a Promise")
