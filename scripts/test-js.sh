@@ -7,7 +7,8 @@
 #            dir built by the native CLI (builds vecshard-cli), tsc --noEmit
 #   deno     import, build, search, load a snapshot (npm `deno`)
 #   workerd  a Worker answers POST /search over real HTTP (npm `workerd`)
-#   chromium headless Debian chromium via playwright-core
+#   chromium headless Debian chromium via playwright-core: a test page, and
+#            the www/ demo (build, search, OPFS save + reload, CLI data dir)
 # Usage: scripts/test-js.sh [node|types|deno|workerd|chromium ...]  (default: all)
 # Called by `scripts/test-all.sh js`. Artifacts (screenshots) go to
 # wasm-tests/.work/artifacts/.
@@ -21,6 +22,7 @@ export VECSHARD_DATA=${VECSHARD_DATA:-$ROOT/../shared/data}
 export VECSHARD_GOLDEN=$ROOT/crates/core/tests/golden
 export VECSHARD_ROUTING=$ROOT/crates/coordinator/tests/golden/routing.tsv
 export VECSHARD_ARTIFACTS=$WORK/artifacts
+export VECSHARD_WWW=$ROOT/www
 
 step() { printf '\n--> js: %s\n' "$*"; }
 
@@ -81,7 +83,7 @@ node_() { cli; step "node (on the installed tarball)"; node --test --test-report
 types() { step "TypeScript: tsc --noEmit on a typed example"; "$WT/node_modules/.bin/tsc" -p "$WORK/proj/types/tsconfig.json"; echo "types ok"; }
 deno_() { step "deno"; node --test --test-reporter=spec "$WORK/proj/deno/deno.test.mjs"; }
 workerd_() { step "workerd"; node --test --test-reporter=spec "$WORK/proj/workerd/workerd.test.mjs"; }
-chromium_() { step "headless chromium"; node --test --test-reporter=spec "$WORK/proj/browser/chromium.test.mjs"; }
+chromium_() { cli; step "headless chromium (package page, www/ demo)"; node --test --test-reporter=spec "$WORK"/proj/browser/*.test.mjs; }
 
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=(node types deno workerd chromium)
