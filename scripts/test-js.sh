@@ -9,7 +9,8 @@
 #   workerd  a Worker answers POST /search over real HTTP (npm `workerd`)
 #   chromium headless Debian chromium via playwright-core: a test page, and
 #            the www/ demo (build, search, OPFS save + reload, CLI data dir)
-# Usage: scripts/test-js.sh [node|types|deno|workerd|chromium ...]  (default: all)
+#   cluster-bench  a short run of wasm-tests/bench/cluster.mjs
+# Usage: scripts/test-js.sh [node|types|deno|workerd|chromium|cluster-bench ...]  (default: all)
 # Called by `scripts/test-all.sh js`. Artifacts (screenshots) go to
 # wasm-tests/.work/artifacts/.
 set -euo pipefail
@@ -83,16 +84,21 @@ node_() { cli; step "node (on the installed tarball)"; node --test --test-report
 types() { step "TypeScript: tsc --noEmit on a typed example"; "$WT/node_modules/.bin/tsc" -p "$WORK/proj/types/tsconfig.json"; echo "types ok"; }
 deno_() { step "deno"; node --test --test-reporter=spec "$WORK/proj/deno/deno.test.mjs"; }
 workerd_() { step "workerd"; node --test --test-reporter=spec "$WORK/proj/workerd/workerd.test.mjs"; }
+# A short run of the Cluster benchmark (1, 2, 4 workers on glove100-10k), so
+# it keeps working; the README's figures come from the full run
+# (node wasm-tests/bench/cluster.mjs).
+cluster_bench() { step "Cluster benchmark, short run (1, 2, 4 workers)"; node "$WT/bench/cluster.mjs" --passes 1; }
 chromium_() { cli; step "headless chromium (package page, www/ demo)"; node --test --test-reporter=spec "$WORK"/proj/browser/*.test.mjs; }
 
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(node types deno workerd chromium)
+[ ${#steps[@]} -gt 0 ] || steps=(node types deno workerd chromium cluster-bench)
 setup
 package
 for s in "${steps[@]}"; do
   case $s in
     node | deno | workerd | chromium) "${s}_" ;;
     types) types ;;
+    cluster-bench) cluster_bench ;;
     *) echo "unknown step $s" >&2; exit 2 ;;
   esac
 done
