@@ -1,8 +1,8 @@
 // A typed example checked with `tsc --noEmit` against the installed package:
 // it must compile, and every `@ts-expect-error` line must really be an error
 // (tsc fails if one is not), so the types reject what the runtime rejects.
-import init, { Cluster, Index, VecshardError, hashName, initSync, route } from 'vecshard';
-import type { ClusterSearchResult, ErrorCode, IndexOptions, IndexStats, SavedCluster, SearchResult } from 'vecshard';
+import init, { Cluster, Index, VecshardError, deleteLocal, hashName, initSync, loadLocal, route, saveLocal, stringifyManifest } from 'vecshard';
+import type { ClusterManifest, ClusterSearchResult, ErrorCode, IndexOptions, IndexStats, SavedCluster, SearchResult, StorageBackend } from 'vecshard';
 
 export async function example(bytes: Uint8Array): Promise<string[]> {
   await init();
@@ -65,7 +65,24 @@ export async function clusterExample(): Promise<void> {
   const bad: number = again.size;
   // @ts-expect-error the constructor is private: use Cluster.create
   new Cluster();
-  void [inserted, updated, missing, shard, n, bad, hashName()];
+
+  // Timings, manifests and persistence.
+  const timed = await cluster.search(new Float32Array(3), 10, { timings: true });
+  const shardMs: Float64Array | undefined = timed.timings?.shardMs;
+  const manifest: ClusterManifest = saved.manifest;
+  const efc: number = manifest.settings.ef_construction;
+  const seed: number | bigint = manifest.settings.seed;
+  const text: string = stringifyManifest(manifest);
+  const fromFiles = await Cluster.load({ manifest: text, shards: [new Uint8Array(8).buffer] });
+  const { backend, bytes }: { backend: StorageBackend; bytes: number } = await saveLocal('docs', saved, { backend: 'indexeddb' });
+  const back: SavedCluster | undefined = await loadLocal('docs');
+  if (back) await Cluster.load(back);
+  const removed: boolean = await deleteLocal('docs');
+  // @ts-expect-error not a backend
+  await saveLocal('docs', saved, { backend: 'localStorage' });
+  // @ts-expect-error loadLocal may find nothing
+  await Cluster.load(await loadLocal('docs'));
+  void [inserted, updated, missing, shard, n, bad, hashName(), shardMs, efc, seed, fromFiles, backend, bytes, removed];
   cluster.free();
   again[Symbol.dispose]();
 }
