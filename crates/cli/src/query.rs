@@ -16,7 +16,7 @@ use crate::{HostArgs, Target};
 /// Search a data dir or a running server.
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  vecshard query --url http://127.0.0.1:7700 --vector \"0.1,0.2,0.3\" --k 5\n  vecshard query --data data/glove --query-file ../shared/data/glove100-10k/query.fvecs --limit 3 --json"
+    after_help = "Examples:\n  vecshard query --url http://127.0.0.1:7700 --vector \"0.1,0.2,0.3\" --k 5\n  vecshard query --data data/glove --query-file ../shared/data/glove100-10k/query.fvecs --limit 3 --labels ../shared/data/glove100-10k/base_words.txt"
 )]
 pub struct QueryArgs {
     #[command(flatten)]
@@ -41,6 +41,13 @@ pub struct QueryArgs {
     /// Candidate list size per shard (default: the index's ef_search).
     #[arg(long)]
     pub ef: Option<u32>,
+    /// A text file with one label per row (e.g. base_words.txt): shown
+    /// next to numeric keys, which are row numbers of .fvecs/.npy builds.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// Labels of the query file's rows (e.g. query_words.txt).
+    #[arg(long)]
+    pub query_labels: Option<PathBuf>,
     /// Bearer token for --url (or VECSHARD_TOKEN).
     #[arg(long, env = "VECSHARD_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
@@ -102,24 +109,54 @@ pub fn run_query(a: QueryArgs) -> Result<()> {
         }
         (None, None) => bail!("pass --vector or --query-file"),
     };
+    let read_labels = |p: &Option<PathBuf>| -> Result<Vec<String>> {
+        match p {
+            None => Ok(Vec::new()),
+            Some(p) => Ok(std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read labels {}", p.display()))?
+                .lines()
+                .map(str::to_string)
+                .collect()),
+        }
+    };
+    let labels = read_labels(&a.labels)?;
+    let qlabels = read_labels(&a.query_labels)?;
+    let label = |labels: &[String], key: &str| -> Option<String> {
+        key.parse::<usize>().ok().and_then(|i| labels.get(i).cloned())
+    };
     let rt = rt()?;
     let mut stdout = std::io::stdout().lock();
     let mut print = |qid: &str, res: Value| -> Result<()> {
         if a.json {
             let mut line = res;
             line["query"] = json!(qid);
+            if !labels.is_empty() {
+                for h in line["results"].as_array_mut().into_iter().flatten() {
+                    if let Some(l) = h["key"].as_str().and_then(|k| label(&labels, k)) {
+                        h["label"] = json!(l);
+                    }
+                }
+            }
             writeln!(stdout, "{line}")?;
         } else {
-            writeln!(stdout, "query {qid}:")?;
+            match label(&qlabels, qid) {
+                Some(l) => writeln!(stdout, "query {qid} ({l}):")?,
+                None => writeln!(stdout, "query {qid}:")?,
+            }
             if res["partial"].as_bool() == Some(true) {
                 writeln!(stdout, "  (partial: shards {} did not answer)", res["missing_shards"])?;
             }
             for (i, h) in res["results"].as_array().into_iter().flatten().enumerate() {
+                let key = h["key"].as_str().unwrap_or("?");
+                let shown = match label(&labels, key) {
+                    Some(l) => format!("{key} ({l})"),
+                    None => key.to_string(),
+                };
                 writeln!(
                     stdout,
-                    "  {:>3}  {:<24} {:.6}",
+                    "  {:>3}  {:<32} {:.6}",
                     i + 1,
-                    h["key"].as_str().unwrap_or("?"),
+                    shown,
                     h["distance"].as_f64().unwrap_or(f64::NAN)
                 )?;
             }
