@@ -216,9 +216,7 @@ impl Cluster {
 
     /// Checkpoints every shard (in parallel); the first error, if any.
     pub fn checkpoint_all(&self) -> Result<()> {
-        let futs: Vec<_> = self.shards.iter().map(ShardHandle::checkpoint_async).collect();
-        let results = futures::executor::block_on(futures::future::join_all(futs));
-        results.into_iter().collect()
+        ShardHandle::checkpoint_many(&self.shards)
     }
 
     /// Checkpoints what is pending and stops every shard; the first error,

@@ -55,17 +55,46 @@ use crate::wal::{self, Wal};
 enum Msg {
     Call {
         req: Request,
-        reply: oneshot::Sender<Result<Response, TransportError>>,
+        reply: Reply<Result<Response, TransportError>>,
     },
     Checkpoint {
-        reply: oneshot::Sender<Result<()>>,
+        reply: Reply<Result<()>>,
     },
     /// Stop; with `checkpoint`, after a final checkpoint of pending writes
     /// (without, the files are left exactly as they are).
     Shutdown {
-        reply: oneshot::Sender<Result<()>>,
+        reply: Reply<Result<()>>,
         checkpoint: bool,
     },
+}
+
+/// Where a reply goes: a future (for async callers) or a plain channel
+/// (for blocking callers, which must not nest a futures executor inside
+/// whatever executor they may be running on).
+enum Reply<T> {
+    Future(oneshot::Sender<T>),
+    Blocking(mpsc::SyncSender<T>),
+}
+
+impl<T> Reply<T> {
+    fn send(self, v: T) {
+        // The caller may have gone away; then nobody wants the answer.
+        match self {
+            Reply::Future(s) => {
+                let _ = s.send(v);
+            }
+            Reply::Blocking(s) => {
+                let _ = s.send(v);
+            }
+        }
+    }
+
+    fn is_canceled(&self) -> bool {
+        match self {
+            Reply::Future(s) => s.is_canceled(),
+            Reply::Blocking(_) => false,
+        }
+    }
 }
 
 /// Counters the worker publishes and handles read without a round trip.
@@ -611,17 +640,15 @@ impl Worker {
                         continue;
                     }
                     let (r, restart) = self.handle(req);
-                    let _ = reply.send(r);
+                    reply.send(r);
                     if restart {
                         self.restart();
                     }
                 }
-                Ok(Msg::Checkpoint { reply }) => {
-                    let _ = reply.send(self.checkpoint());
-                }
+                Ok(Msg::Checkpoint { reply }) => reply.send(self.checkpoint()),
                 Ok(Msg::Shutdown { reply, checkpoint }) => {
                     let r = if checkpoint { self.finish() } else { Ok(()) };
-                    let _ = reply.send(r);
+                    reply.send(r);
                     return;
                 }
                 Err(RecvTimeoutError::Timeout) => {}
@@ -715,9 +742,9 @@ impl Inner {
         let Some(thread) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() else {
             return Ok(());
         };
-        let (reply, rx) = oneshot::channel();
-        let r = match self.tx.send(Msg::Shutdown { reply, checkpoint }) {
-            Ok(()) => futures::executor::block_on(rx).unwrap_or_else(|_| {
+        let (reply, rx) = mpsc::sync_channel(1);
+        let r = match self.tx.send(Msg::Shutdown { reply: Reply::Blocking(reply), checkpoint }) {
+            Ok(()) => rx.recv().unwrap_or_else(|_| {
                 Err(Error::shard(self.id, "its thread died before shutting down cleanly"))
             }),
             Err(_) => Ok(()),
@@ -785,7 +812,7 @@ impl ShardHandle {
     pub fn checkpoint_async(&self) -> BoxFuture<'static, Result<()>> {
         let (reply, rx) = oneshot::channel();
         let id = self.inner.id;
-        if self.inner.tx.send(Msg::Checkpoint { reply }).is_err() {
+        if self.inner.tx.send(Msg::Checkpoint { reply: Reply::Future(reply) }).is_err() {
             return future::ready(Err(Error::shard(id, "it has been shut down"))).boxed();
         }
         async move {
@@ -797,13 +824,49 @@ impl ShardHandle {
     /// [`ShardHandle::checkpoint_async`], blocking this thread until done.
     /// (From async code, use the async form or a blocking-task pool.)
     pub fn checkpoint(&self) -> Result<()> {
-        futures::executor::block_on(self.checkpoint_async())
+        self.checkpoint_start().and_then(|rx| self.checkpoint_wait(rx))
     }
 
-    /// Sends one request and blocks until the answer (for tools and
-    /// benchmarks; servers use [`ShardTransport::call`]).
+    fn checkpoint_start(&self) -> Result<mpsc::Receiver<Result<()>>> {
+        let (reply, rx) = mpsc::sync_channel(1);
+        match self.inner.tx.send(Msg::Checkpoint { reply: Reply::Blocking(reply) }) {
+            Ok(()) => Ok(rx),
+            Err(_) => Err(Error::shard(self.inner.id, "it has been shut down")),
+        }
+    }
+
+    fn checkpoint_wait(&self, rx: mpsc::Receiver<Result<()>>) -> Result<()> {
+        rx.recv()
+            .unwrap_or_else(|_| Err(Error::shard(self.inner.id, "it stopped before checkpointing")))
+    }
+
+    /// Checkpoints several shards at once (they work in parallel), blocking
+    /// until all are done; the first error, if any.
+    pub(crate) fn checkpoint_many(handles: &[ShardHandle]) -> Result<()> {
+        let started: Vec<_> = handles.iter().map(|h| (h, h.checkpoint_start())).collect();
+        let mut first = Ok(());
+        for (h, rx) in started {
+            let r = rx.and_then(|rx| h.checkpoint_wait(rx));
+            if first.is_ok() {
+                first = r;
+            }
+        }
+        first
+    }
+
+    /// Sends one request and blocks this thread until the answer (for
+    /// tools and benchmarks; servers use [`ShardTransport::call`]). Safe
+    /// to call from inside any executor, though it blocks that thread.
     pub fn call_blocking(&self, req: Request) -> Result<Response, TransportError> {
-        futures::executor::block_on(self.call(req))
+        let (reply, rx) = mpsc::sync_channel(1);
+        let id = self.inner.id;
+        let gone = |what: &str| {
+            TransportError::new(TransportErrorKind::Unavailable, format!("shard {id} {what}"))
+        };
+        if self.inner.tx.send(Msg::Call { req, reply: Reply::Blocking(reply) }).is_err() {
+            return Err(gone("has been shut down"));
+        }
+        rx.recv().unwrap_or_else(|_| Err(gone("stopped before answering")))
     }
 
     /// Stops the worker after a final checkpoint (if anything is not yet
@@ -824,7 +887,7 @@ impl ShardTransport for ShardHandle {
     fn call(&self, req: Request) -> BoxFuture<'static, Result<Response, TransportError>> {
         let (reply, rx) = oneshot::channel();
         let id = self.inner.id;
-        if self.inner.tx.send(Msg::Call { req, reply }).is_err() {
+        if self.inner.tx.send(Msg::Call { req, reply: Reply::Future(reply) }).is_err() {
             return future::ready(Err(TransportError::new(
                 TransportErrorKind::Unavailable,
                 format!("shard {id} has been shut down"),

@@ -348,3 +348,22 @@ fn open_without_cluster_json_says_what_to_do() {
     assert!(matches!(err.kind(), ErrorKind::NotADataDir { .. }), "{err}");
     assert!(err.to_string().contains("vecshard build"), "{err}");
 }
+
+#[test]
+fn blocking_calls_and_the_last_drop_work_inside_an_executor() {
+    // Regression: these used `futures::executor::block_on` internally,
+    // which panics when nested inside another futures executor.
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = Cluster::create(dir.path(), 2, settings(4), cfg(Backend::Native)).unwrap();
+    let handles = cluster.shards();
+    futures::executor::block_on(async move {
+        let r = handles[0].call_blocking(Request::Upsert { items: small_items("e", 3) });
+        assert!(matches!(r, Ok(Response::Upserted { inserted: 3, .. })), "{r:?}");
+        handles[0].checkpoint().unwrap();
+        cluster.checkpoint_all().unwrap();
+        drop(cluster); // stops the workers from inside the executor
+        drop(handles);
+    });
+    let cluster = Cluster::open(dir.path(), cfg(Backend::Native)).unwrap();
+    assert_eq!(cluster.stats()[0].len, 3);
+}
