@@ -4,6 +4,7 @@
 #   www/dist/data/glove100-10k/        base.fvecs + base_words.txt, copied from ../shared/data
 #   www/dist/data/glove100-10k-cli/    a 4-shard data dir built by the native CLI
 #                                      (`vecshard build`), when the CLI builds
+#                                      (or VECSHARD_CLI names a binary)
 # Then: node www/serve.mjs  ->  http://127.0.0.1:8080/
 # Env: VECSHARD_DATA (default ../shared/data), SKIP_NPM=1 to reuse crates/wasm/pkg.
 set -euo pipefail
@@ -18,8 +19,9 @@ mkdir -p "$DIST/data/glove100-10k"
 cp -r crates/wasm/pkg "$DIST/vecshard"
 cp "$DATA/glove100-10k/base.fvecs" "$DATA/glove100-10k/base_words.txt" "$DIST/data/glove100-10k/"
 
-if cargo build --release -q -p vecshard-cli 2>/dev/null; then
-  "$ROOT/target/release/vecshard" build --input "$DATA/glove100-10k/base.fvecs" --shards 4 --metric cosine \
+CLI=${VECSHARD_CLI:-$ROOT/target/release/vecshard}
+if [ -n "${VECSHARD_CLI:-}" ] || cargo build --release -q -p vecshard-cli 2>/dev/null || [ -x "$CLI" ]; then
+  "$CLI" build --input "$DATA/glove100-10k/base.fvecs" --shards 4 --metric cosine \
     --out "$DIST/data/glove100-10k-cli" >/dev/null
   # Only what a page fetches: the manifest and the snapshots (not the logs or locks).
   find "$DIST/data/glove100-10k-cli" -type f ! -name cluster.json ! -name snapshot.bin -delete

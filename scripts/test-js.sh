@@ -71,6 +71,11 @@ cli() {
   # The native CLI, for node/cli.test.mjs (a data dir built by `vecshard
   # build` must load in wasm and answer like `vecshard query`). Same target
   # dir as the rest of the workspace: a no-op when test-all built it already.
+  # VECSHARD_CLI=/path/to/vecshard skips the build.
+  if [ -n "${VECSHARD_CLI:-}" ]; then
+    step "native CLI: using VECSHARD_CLI=$VECSHARD_CLI"
+    return
+  fi
   if ! cargo pkgid -q vecshard-cli >/dev/null 2>&1; then
     step "vecshard-cli is not in the workspace: the CLI interop test will be skipped"
     return
