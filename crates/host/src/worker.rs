@@ -43,7 +43,9 @@ use std::time::{Duration, Instant};
 use futures::channel::oneshot;
 use futures::future::{self, BoxFuture, FutureExt};
 use vecshard_coordinator::{ShardTransport, TransportError, TransportErrorKind};
-use vecshard_shard::{decode_response, encode_request, Request, Response, Settings};
+use vecshard_shard::{
+    decode_response, encode_request, ErrorCode, Request, Response, Settings, WireError,
+};
 
 use crate::config::{Backend, FsyncPolicy, HostConfig};
 use crate::datadir::{self, SNAPSHOT_FILE, WAL_FILE};
@@ -220,9 +222,9 @@ fn recover(spec: &ShardSpec) -> Result<Recovered> {
                 Response::Error(e) => return Err(Error::corrupt_snapshot(&snap_path, e.message)),
                 other => return Err(unexpected(id, &other)),
             }
-            check_settings(&mut *engine, spec, &snap_path).map_err(|e| match e {
+            check_settings(&mut *engine, spec).map_err(|e| match e {
                 Ok(t) => trapped("reading its settings", t),
-                Err(e) => e,
+                Err(reason) => Error::corrupt_snapshot(&snap_path, reason),
             })?;
             id_
         }
@@ -261,28 +263,23 @@ fn recover(spec: &ShardSpec) -> Result<Recovered> {
     Ok(Recovered { engine, wal, len, pending })
 }
 
-/// Refuses a snapshot that holds another index than cluster.json says.
+/// Refuses a snapshot that holds another index than cluster.json says:
+/// `Err(Ok(trap))` if the shard trapped, `Err(Err(reason))` if it differs.
 fn check_settings(
     engine: &mut dyn ShardEngine,
     spec: &ShardSpec,
-    path: &Path,
-) -> Result<(), std::result::Result<Trap, Error>> {
+) -> Result<(), std::result::Result<Trap, String>> {
     let info = match call(engine, &Request::Info).map_err(Ok)? {
         Response::Info { info } => info,
-        other => return Err(Err(unexpected(spec.id, &other))),
+        other => return Err(Err(unexpected(spec.id, &other).to_string())),
     };
-    let Some(have) = info.settings else {
-        return Err(Err(Error::corrupt_snapshot(path, "it holds no index")));
-    };
+    let Some(have) = info.settings else { return Err(Err("it holds no index".into())) };
     let want = &spec.settings;
     if (have.dim, have.metric, have.quantization) != (want.dim, want.metric, want.quantization) {
-        return Err(Err(Error::corrupt_snapshot(
-            path,
-            format!(
-                "it belongs to another index (dim {}, {:?}, {:?}) than cluster.json describes \
-                 (dim {}, {:?}, {:?})",
-                have.dim, have.metric, have.quantization, want.dim, want.metric, want.quantization
-            ),
+        return Err(Err(format!(
+            "it holds another kind of index (dim {}, {:?}, {:?}) than cluster.json describes \
+             (dim {}, {:?}, {:?})",
+            have.dim, have.metric, have.quantization, want.dim, want.metric, want.quantization
         )));
     }
     Ok(())
@@ -504,6 +501,24 @@ impl Worker {
         };
         if !req.is_write() || matches!(resp, Response::Error(_)) {
             return (Ok(resp), false);
+        }
+        if matches!(req, Request::Restore { .. }) {
+            // A restored snapshot must hold this cluster's kind of index,
+            // or the shard could never be opened again (recovery refuses a
+            // snapshot that disagrees with cluster.json). The restore is
+            // not logged yet: undo it by restarting from disk.
+            let engine = self.engine.as_mut().expect("engine checked above");
+            if let Err(e) = check_settings(&mut **engine, &self.spec) {
+                let message = match e {
+                    Ok(t) => t.message,
+                    Err(reason) => format!(
+                        "cannot restore this snapshot: {reason}; nothing changed. Restore a \
+                         snapshot of this cluster's index instead"
+                    ),
+                };
+                let err = WireError::new(ErrorCode::SettingsMismatch, message);
+                return (Ok(Response::Error(err)), true);
+            }
         }
 
         // An accepted write: log it (unless bulk loading), then reply.

@@ -367,3 +367,32 @@ fn blocking_calls_and_the_last_drop_work_inside_an_executor() {
     let cluster = Cluster::open(dir.path(), cfg(Backend::Native)).unwrap();
     assert_eq!(cluster.stats()[0].len, 3);
 }
+
+#[test]
+fn restore_of_another_kind_of_index_is_refused_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = Cluster::create(dir.path(), 1, settings(4), cfg(Backend::Native)).unwrap();
+    let h = cluster.shards().remove(0);
+    upsert(&h, small_items("r", 5));
+    let foreign = vecshard_shard::Shard::with_settings(&settings(8)).unwrap().snapshot().unwrap();
+    match call(&h, Request::Restore { bytes: foreign }) {
+        Response::Error(e) => {
+            assert_eq!(e.code, vecshard_shard::ErrorCode::SettingsMismatch);
+            assert!(e.message.contains("dim 8"), "{e}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(get(&h, "r1").map(|v| v.len()), Some(4), "the old data is back");
+    // A snapshot of the right kind restores, is logged, and survives a crash.
+    let mut same = vecshard_shard::Shard::with_settings(&settings(4)).unwrap();
+    same.handle(Request::Upsert { items: small_items("new", 2) });
+    match call(&h, Request::Restore { bytes: same.snapshot().unwrap() }) {
+        Response::Restored { len: 2 } => {}
+        other => panic!("unexpected {other:?}"),
+    }
+    cluster.abort();
+    let cluster = Cluster::open(dir.path(), cfg(Backend::Native)).unwrap();
+    let h = cluster.shards().remove(0);
+    assert_eq!(get(&h, "r1"), None);
+    assert!(get(&h, "new1").is_some());
+}
