@@ -337,7 +337,7 @@ async function start() {
     $('chips').append(b);
   }
   $('build').addEventListener('click', () => replaceCluster(buildHere, 'building…', 'built in this browser'));
-  $('load-cli').addEventListener('click', () => replaceCluster(loadCli, 'loading…', 'loaded the data dir `vecshard build` wrote'));
+  $('load-cli').addEventListener('click', () => replaceCluster(loadCli, 'loading…', 'loaded the data dir the vecshard CLI built'));
   $('load-saved').addEventListener('click', () => replaceCluster(loadSaved, 'loading…', 'opened the copy saved in this browser'));
   $('save').addEventListener('click', save);
   $('forget').addEventListener('click', forget);
