@@ -86,8 +86,9 @@ fn sharded_search_equals_single_index_exact_search() {
             let sum = block_on(coord.upsert(data.clone())).unwrap();
             assert_eq!(sum.inserted, 600);
             for q in &queries {
-                let res = block_on(coord.search(Query::new(q.vector.clone(), 10).ef(600), Mode::Strict))
-                    .unwrap();
+                let res =
+                    block_on(coord.search(Query::new(q.vector.clone(), 10).ef(600), Mode::Strict))
+                        .unwrap();
                 let want = single.exact_search(&q.vector, 10, None).unwrap();
                 let got: Vec<(&str, f32)> =
                     res.hits.iter().map(|h| (h.key.as_str(), h.distance)).collect();
@@ -211,7 +212,8 @@ fn bad_input_is_rejected_before_any_shard_changes() {
         assert!(err.is_bad_input());
         assert!(err.to_string().starts_with("item 10"), "message names the item: {err}");
     }
-    let err = block_on(coord.search(Query::new(vec![1.0, 0.0, 0.0], 0), Mode::Partial)).unwrap_err();
+    let err =
+        block_on(coord.search(Query::new(vec![1.0, 0.0, 0.0], 0), Mode::Partial)).unwrap_err();
     assert_eq!(err.code(), "invalid_k");
     let err = block_on(coord.search(Query::new(vec![1.0], 3), Mode::Partial)).unwrap_err();
     assert_eq!(err.code(), "dimension_mismatch");

@@ -16,7 +16,10 @@ fn filled() -> Shard {
     let items = (0..50)
         .map(|i| item(&format!("k{i}"), &[i as f32, (i % 7) as f32], (i % 3 == 0).then_some("{}")))
         .collect();
-    assert_eq!(s.handle(Request::Upsert { items }), Response::Upserted { inserted: 50, updated: 0 });
+    assert_eq!(
+        s.handle(Request::Upsert { items }),
+        Response::Upserted { inserted: 50, updated: 0 }
+    );
     s
 }
 
@@ -72,7 +75,9 @@ fn bad_input_changes_nothing() {
     let bad: Vec<(Request, ErrorCode)> = vec![
         (Request::Upsert { items: vec![item("x", &[1.0], None)] }, ErrorCode::DimensionMismatch),
         (
-            Request::Upsert { items: vec![item("x", &[1.0, 1.0], None), item("", &[1.0, 1.0], None)] },
+            Request::Upsert {
+                items: vec![item("x", &[1.0, 1.0], None), item("", &[1.0, 1.0], None)],
+            },
             ErrorCode::EmptyKey,
         ),
         (
@@ -89,16 +94,27 @@ fn bad_input_changes_nothing() {
             },
             ErrorCode::AttributesTooLarge,
         ),
-        (Request::Search { vector: vec![1.0, 1.0], k: 0, ef: None, filter: None }, ErrorCode::InvalidK),
+        (
+            Request::Search { vector: vec![1.0, 1.0], k: 0, ef: None, filter: None },
+            ErrorCode::InvalidK,
+        ),
         (Request::Restore { bytes: b"VSSHARD\0garbage".to_vec() }, ErrorCode::InvalidSnapshot),
-        (Request::Create { settings: Settings::new(3, WireMetric::L2) }, ErrorCode::SettingsMismatch),
+        (
+            Request::Create { settings: Settings::new(3, WireMetric::L2) },
+            ErrorCode::SettingsMismatch,
+        ),
     ];
     for (req, want) in bad {
         assert_eq!(code(s.handle(req)), want);
         assert_eq!(s.snapshot().unwrap(), before);
     }
     assert_eq!(
-        code(Shard::new().handle(Request::Search { vector: vec![1.0], k: 1, ef: None, filter: None })),
+        code(Shard::new().handle(Request::Search {
+            vector: vec![1.0],
+            k: 1,
+            ef: None,
+            filter: None
+        })),
         ErrorCode::NotInitialized
     );
 }
