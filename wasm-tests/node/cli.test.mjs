@@ -4,7 +4,7 @@
 // as `vecshard query` on that dir; the package writes the same manifest
 // bytes and the same snapshot bytes back.
 //
-// Needs the CLI binary: scripts/test-js.sh builds it (`cargo build --release
+// Needs the CLI binary: scripts/test-js.sh builds it (`cargo build
 // -p vecshard-cli`) and sets VECSHARD_CLI; without it the test is skipped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
