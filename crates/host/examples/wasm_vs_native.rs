@@ -4,23 +4,36 @@
 //! difference is where the shard code runs.
 //!
 //! ```text
-//! cargo run --release -p vecshard-host --example wasm_vs_native -- ../shared/data/siftsmall [k] [ef]
+//! cargo run --release -p vecshard-host --example wasm_vs_native -- ../shared/data/siftsmall [k] [ef] [rounds]
 //! ```
+//!
+//! The engines take turns: each round runs every query once through each
+//! engine, so a burst of load from other processes hits all of them alike.
+//! It prints each engine's median time per search over the rounds and the
+//! median of the per-round ratios to native (the figure to quote on a
+//! shared machine). `VECSHARD_BENCH_GUESTS=a.wasm,b.wasm` adds engines
+//! running other builds of the guest module (to compare kernels or flags).
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use vecshard_host::{HostConfig, NativeShard, ShardEngine, WasmRuntime};
 use vecshard_shard::{decode_response, encode_request, Request, Response, Settings, Shard};
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let dir = PathBuf::from(args.next().unwrap_or_else(|| "../shared/data/siftsmall".into()));
     let k: u32 = args.next().map_or(10, |s| s.parse().expect("k"));
     let ef: u32 = args.next().map_or(64, |s| s.parse().expect("ef"));
+    let rounds: usize = args.next().map_or(21, |s| s.parse().expect("rounds"));
     let ds = vecshard_bench::Dataset::load(&dir).unwrap_or_else(|e| panic!("{e}"));
 
-    // Build once natively; both engines load the same snapshot.
+    // Build once natively; every engine loads the same snapshot.
     let settings = Settings::new(ds.base.dim as u32, ds.metric.into());
     let t = Instant::now();
     let mut shard = Shard::with_settings(&settings).expect("settings");
@@ -38,10 +51,21 @@ fn main() {
     let cfg = HostConfig::default();
     let rt = WasmRuntime::shared(cfg.resolved_cache_dir().as_deref(), cfg.epoch_tick)
         .expect("wasm runtime");
-    let mut engines: Vec<(&str, Box<dyn ShardEngine>)> = vec![
-        ("native", Box::new(NativeShard::new())),
-        ("wasm", Box::new(rt.instantiate(cfg.memory_limit, None).expect("instance"))),
+    let mut engines: Vec<(String, Box<dyn ShardEngine>)> = vec![
+        ("native".into(), Box::new(NativeShard::new())),
+        ("wasm".into(), Box::new(rt.instantiate(cfg.memory_limit, None).expect("instance"))),
     ];
+    for path in std::env::var("VECSHARD_BENCH_GUESTS").unwrap_or_default().split(',') {
+        if path.is_empty() {
+            continue;
+        }
+        let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let rt = std::sync::Arc::new(
+            WasmRuntime::new(&bytes, cfg.resolved_cache_dir().as_deref(), cfg.epoch_tick)
+                .expect("wasm runtime"),
+        );
+        engines.push((path.into(), Box::new(rt.instantiate(cfg.memory_limit, None).expect("i"))));
+    }
     let queries: Vec<Vec<u8>> = (0..ds.queries.rows())
         .map(|i| {
             encode_request(&Request::Search {
@@ -52,7 +76,6 @@ fn main() {
             })
         })
         .collect();
-    let mut answers: Vec<Vec<Vec<u8>>> = Vec::new();
     for (name, e) in &mut engines {
         let t = Instant::now();
         let r = e.call(&encode_request(&Request::Restore { bytes: snapshot.clone() })).unwrap();
@@ -62,26 +85,36 @@ fn main() {
             t.elapsed(),
             e.memory_bytes() >> 20
         );
-        // Warm up, then time a few rounds over all queries.
+        // Warm up.
         for q in &queries {
             e.call(q).unwrap();
         }
-        let rounds = 20;
-        let t = Instant::now();
-        let mut out = Vec::new();
-        for _ in 0..rounds {
-            out.clear();
-            for q in &queries {
-                out.push(e.call(q).unwrap());
-            }
-        }
-        let per = t.elapsed() / (rounds * queries.len()) as u32;
-        println!(
-            "{name}: {per:.2?} per search (k {k}, ef {ef}), {:.0} QPS",
-            1.0 / per.as_secs_f64()
-        );
-        answers.push(out);
     }
-    assert_eq!(answers[0], answers[1], "the engines answered differently");
-    println!("both engines returned identical answers");
+
+    // per[engine][round] = µs per search in that round.
+    let mut per = vec![Vec::new(); engines.len()];
+    let mut answers: Vec<Vec<Vec<u8>>> = vec![Vec::new(); engines.len()];
+    for _ in 0..rounds {
+        for (j, (_, e)) in engines.iter_mut().enumerate() {
+            let t = Instant::now();
+            let out: Vec<Vec<u8>> = queries.iter().map(|q| e.call(q).unwrap()).collect();
+            per[j].push(t.elapsed().as_secs_f64() * 1e6 / queries.len() as f64);
+            answers[j] = out;
+        }
+    }
+    for (j, (name, _)) in engines.iter().enumerate() {
+        let mut ratios: Vec<f64> = per[j].iter().zip(&per[0]).map(|(w, n)| w / n).collect();
+        let med = median(&mut per[j].clone());
+        println!(
+            "{name}: median {:.2?} per search (k {k}, ef {ef}, {rounds} rounds), {:.0} QPS, \
+             {:.2}x native (median of same-round ratios)",
+            Duration::from_secs_f64(med / 1e6),
+            1e6 / med,
+            median(&mut ratios)
+        );
+    }
+    for (j, a) in answers.iter().enumerate().skip(1) {
+        assert_eq!(&answers[0], a, "{} answered differently from native", engines[j].0);
+    }
+    println!("every engine returned identical answers");
 }
