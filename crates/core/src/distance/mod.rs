@@ -15,7 +15,8 @@
 //! a SIMD one: AVX2+FMA on x86_64 (picked at run time when the `std`
 //! feature is on, since detection needs the OS) and `simd128` on wasm32
 //! (picked at compile time: wasm has no run-time feature detection, so a
-//! module is built with `-C target-feature=+simd128` or without it).
+//! module is built with `-C target-feature=+simd128` or without it; adding
+//! `+relaxed-simd` makes its multiply-adds fused, see `wasm.rs`).
 //! [`Kernels`] is a table of function pointers chosen once per index; the
 //! indirect call costs about a nanosecond against 25–400 ns of work.
 //!
@@ -33,7 +34,9 @@ mod x86;
 /// length (`bits` slices hold `ceil(dim / 64)` words, `f32` ones `dim`).
 #[derive(Clone, Copy)]
 pub struct Kernels {
-    /// Name of the instruction set, for reports: `scalar`, `avx2+fma`, `simd128`.
+    /// Name of the instruction set, for reports: `scalar`, `avx2+fma`,
+    /// `simd128`, or `simd128+relaxed` (built with relaxed SIMD: fused
+    /// multiply-add).
     pub name: &'static str,
     /// `Σ a_i b_i`.
     pub dot: fn(&[f32], &[f32]) -> f32,

@@ -1,16 +1,67 @@
 //! wasm `simd128` kernels, compiled only when the module is built with
 //! `-C target-feature=+simd128` (wasm cannot detect features at run time).
-//! Baseline simd128 has no fused multiply-add, so products and sums are
-//! separate instructions.
+//!
+//! What makes them fast in a wasm engine (measured in wasmtime; V8 is alike):
+//! - **No slice indexing in the loops.** `&a[i..i + 4]` costs two compares
+//!   and branches per load that LLVM does not hoist; Cranelift then spills
+//!   the accumulators around them. The loops read through raw pointers
+//!   after one up-front length check (wasm loads are memory-safe anyway).
+//! - **32 lanes per iteration, four accumulators**: four independent add
+//!   chains hide the add latency. The body is long on purpose: wasmtime's
+//!   epoch check at every loop header has a (cold) call that clobbers the
+//!   vector registers, so Cranelift keeps the accumulators in stack slots
+//!   and pays a store and a reload per accumulator per iteration; 32 lanes
+//!   per iteration halve that against 16 (measured ~10% of a search; 128
+//!   lanes was slower again, from register pressure).
+//! - **Fused multiply-add with `relaxed-simd`.** Baseline simd128 has no
+//!   FMA, so without it products and sums are separate instructions. A
+//!   module built with `-C target-feature=+simd128,+relaxed-simd` uses
+//!   `f32x4.relaxed_madd`, which wasmtime lowers to one `vfmadd` on an x86
+//!   CPU with FMA (the CPUs whose native kernels are AVX2+FMA) and to a
+//!   multiply and an add elsewhere; so results may differ in the last bits
+//!   between hosts, as fused and unfused sums do natively. Node 20 needs a
+//!   flag for relaxed SIMD, so the npm package is built without it; the
+//!   wasmtime guest (crates/host/build.rs) is built with it.
 
 use super::Kernels;
 use core::arch::wasm32::*;
 
 pub(crate) fn kernels() -> Kernels {
-    Kernels { name: "simd128", dot, l2sq, dot_i8, l2sq_i8, hamming, masked_sum }
+    Kernels { name: KERNELS_NAME, dot, l2sq, dot_i8, l2sq_i8, hamming, masked_sum }
 }
 
-#[inline]
+#[cfg(target_feature = "relaxed-simd")]
+const KERNELS_NAME: &str = "simd128+relaxed";
+#[cfg(not(target_feature = "relaxed-simd"))]
+const KERNELS_NAME: &str = "simd128";
+
+/// `a·b + c` per lane: fused with `relaxed-simd` (on hosts with FMA).
+#[inline(always)]
+fn madd(a: v128, b: v128, c: v128) -> v128 {
+    #[cfg(target_feature = "relaxed-simd")]
+    {
+        f32x4_relaxed_madd(a, b, c)
+    }
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    {
+        f32x4_add(f32x4_mul(a, b), c)
+    }
+}
+
+/// `c − a·b` per lane: fused with `relaxed-simd` (on hosts with FMA).
+#[inline(always)]
+fn nmadd(a: v128, b: v128, c: v128) -> v128 {
+    #[cfg(target_feature = "relaxed-simd")]
+    {
+        f32x4_relaxed_nmadd(a, b, c)
+    }
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    {
+        f32x4_sub(c, f32x4_mul(a, b))
+    }
+}
+
+#[inline(always)]
 fn hsum(v: v128) -> f32 {
     f32x4_extract_lane::<0>(v)
         + f32x4_extract_lane::<1>(v)
@@ -18,19 +69,29 @@ fn hsum(v: v128) -> f32 {
         + f32x4_extract_lane::<3>(v)
 }
 
-#[inline]
-fn load_f32x4(s: &[f32], i: usize) -> v128 {
-    let c = &s[i..i + 4];
-    // SAFETY: `c` is 4 in-bounds f32 = 16 bytes; v128_load allows unaligned.
-    unsafe { v128_load(c.as_ptr() as *const v128) }
+#[inline(always)]
+fn hsum4(a: [v128; 4]) -> f32 {
+    hsum(f32x4_add(f32x4_add(a[0], a[1]), f32x4_add(a[2], a[3])))
 }
 
-/// Widens 16 signed bytes at `i` into four f32x4.
-#[inline]
-fn load_i8x16(s: &[i8], i: usize) -> [v128; 4] {
-    let c = &s[i..i + 16];
-    // SAFETY: `c` is 16 in-bounds bytes.
-    let b = unsafe { v128_load(c.as_ptr() as *const v128) };
+/// Loads 4 f32 at `p` (unaligned).
+///
+/// # Safety
+/// 16 readable bytes at `p`.
+#[inline(always)]
+unsafe fn ld(p: *const f32) -> v128 {
+    // SAFETY: by the caller; v128_load allows unaligned addresses.
+    unsafe { v128_load(p as *const v128) }
+}
+
+/// Widens 16 signed bytes at `p` into four f32x4.
+///
+/// # Safety
+/// 16 readable bytes at `p`.
+#[inline(always)]
+unsafe fn ld_i8x16(p: *const i8) -> [v128; 4] {
+    // SAFETY: by the caller.
+    let b = unsafe { v128_load(p as *const v128) };
     let lo = i16x8_extend_low_i8x16(b);
     let hi = i16x8_extend_high_i8x16(b);
     [
@@ -41,20 +102,36 @@ fn load_i8x16(s: &[i8], i: usize) -> [v128; 4] {
     ]
 }
 
+const ZERO4: [v128; 4] = [f32x4(0.0, 0.0, 0.0, 0.0); 4];
+
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
-    let (mut acc0, mut acc1) = (f32x4_splat(0.0), f32x4_splat(0.0));
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut acc = ZERO4;
     let mut i = 0;
-    while i + 8 <= n {
-        acc0 = f32x4_add(acc0, f32x4_mul(load_f32x4(a, i), load_f32x4(b, i)));
-        acc1 = f32x4_add(acc1, f32x4_mul(load_f32x4(a, i + 4), load_f32x4(b, i + 4)));
-        i += 8;
+    // SAFETY (all loads below): each reads lanes below i + w, where w
+    // (32, 16 or 4) is the step its loop just checked against n, and n is
+    // at most either slice's length.
+    unsafe {
+        while i + 32 <= n {
+            for j in 0..8 {
+                let k = j % 4;
+                acc[k] = madd(ld(pa.add(i + 4 * j)), ld(pb.add(i + 4 * j)), acc[k]);
+            }
+            i += 32;
+        }
+        if i + 16 <= n {
+            for (j, acc) in acc.iter_mut().enumerate() {
+                *acc = madd(ld(pa.add(i + 4 * j)), ld(pb.add(i + 4 * j)), *acc);
+            }
+            i += 16;
+        }
+        while i + 4 <= n {
+            acc[0] = madd(ld(pa.add(i)), ld(pb.add(i)), acc[0]);
+            i += 4;
+        }
     }
-    if i + 4 <= n {
-        acc0 = f32x4_add(acc0, f32x4_mul(load_f32x4(a, i), load_f32x4(b, i)));
-        i += 4;
-    }
-    let mut s = hsum(f32x4_add(acc0, acc1));
+    let mut s = hsum4(acc);
     while i < n {
         s += a[i] * b[i];
         i += 1;
@@ -64,21 +141,33 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 fn l2sq(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
-    let (mut acc0, mut acc1) = (f32x4_splat(0.0), f32x4_splat(0.0));
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut acc = ZERO4;
     let mut i = 0;
-    while i + 8 <= n {
-        let d0 = f32x4_sub(load_f32x4(a, i), load_f32x4(b, i));
-        let d1 = f32x4_sub(load_f32x4(a, i + 4), load_f32x4(b, i + 4));
-        acc0 = f32x4_add(acc0, f32x4_mul(d0, d0));
-        acc1 = f32x4_add(acc1, f32x4_mul(d1, d1));
-        i += 8;
+    // SAFETY: as in `dot`.
+    unsafe {
+        while i + 32 <= n {
+            for j in 0..8 {
+                let k = j % 4;
+                let d = f32x4_sub(ld(pa.add(i + 4 * j)), ld(pb.add(i + 4 * j)));
+                acc[k] = madd(d, d, acc[k]);
+            }
+            i += 32;
+        }
+        if i + 16 <= n {
+            for (j, acc) in acc.iter_mut().enumerate() {
+                let d = f32x4_sub(ld(pa.add(i + 4 * j)), ld(pb.add(i + 4 * j)));
+                *acc = madd(d, d, *acc);
+            }
+            i += 16;
+        }
+        while i + 4 <= n {
+            let d = f32x4_sub(ld(pa.add(i)), ld(pb.add(i)));
+            acc[0] = madd(d, d, acc[0]);
+            i += 4;
+        }
     }
-    if i + 4 <= n {
-        let d0 = f32x4_sub(load_f32x4(a, i), load_f32x4(b, i));
-        acc0 = f32x4_add(acc0, f32x4_mul(d0, d0));
-        i += 4;
-    }
-    let mut s = hsum(f32x4_add(acc0, acc1));
+    let mut s = hsum4(acc);
     while i < n {
         let d = a[i] - b[i];
         s += d * d;
@@ -89,16 +178,29 @@ fn l2sq(a: &[f32], b: &[f32]) -> f32 {
 
 fn dot_i8(q: &[f32], c: &[i8]) -> f32 {
     let n = q.len().min(c.len());
-    let mut acc = [f32x4_splat(0.0); 4];
+    let (pq, pc) = (q.as_ptr(), c.as_ptr());
+    let mut acc = ZERO4;
     let mut i = 0;
-    while i + 16 <= n {
-        let w = load_i8x16(c, i);
-        for j in 0..4 {
-            acc[j] = f32x4_add(acc[j], f32x4_mul(load_f32x4(q, i + 4 * j), w[j]));
+    // SAFETY: as in `dot` (codes and floats below i + w, i + w <= n).
+    unsafe {
+        while i + 32 <= n {
+            for h in [0, 16] {
+                let w = ld_i8x16(pc.add(i + h));
+                for (j, acc) in acc.iter_mut().enumerate() {
+                    *acc = madd(ld(pq.add(i + h + 4 * j)), w[j], *acc);
+                }
+            }
+            i += 32;
         }
-        i += 16;
+        if i + 16 <= n {
+            let w = ld_i8x16(pc.add(i));
+            for (j, acc) in acc.iter_mut().enumerate() {
+                *acc = madd(ld(pq.add(i + 4 * j)), w[j], *acc);
+            }
+            i += 16;
+        }
     }
-    let mut s = hsum(f32x4_add(f32x4_add(acc[0], acc[1]), f32x4_add(acc[2], acc[3])));
+    let mut s = hsum4(acc);
     while i < n {
         s += q[i] * c[i] as f32;
         i += 1;
@@ -108,18 +210,32 @@ fn dot_i8(q: &[f32], c: &[i8]) -> f32 {
 
 fn l2sq_i8(q: &[f32], c: &[i8], scale: f32) -> f32 {
     let n = q.len().min(c.len());
+    let (pq, pc) = (q.as_ptr(), c.as_ptr());
     let vs = f32x4_splat(scale);
-    let mut acc = [f32x4_splat(0.0); 4];
+    let mut acc = ZERO4;
     let mut i = 0;
-    while i + 16 <= n {
-        let w = load_i8x16(c, i);
-        for j in 0..4 {
-            let d = f32x4_sub(load_f32x4(q, i + 4 * j), f32x4_mul(vs, w[j]));
-            acc[j] = f32x4_add(acc[j], f32x4_mul(d, d));
+    // SAFETY: as in `dot_i8`.
+    unsafe {
+        while i + 32 <= n {
+            for h in [0, 16] {
+                let w = ld_i8x16(pc.add(i + h));
+                for (j, acc) in acc.iter_mut().enumerate() {
+                    let d = nmadd(vs, w[j], ld(pq.add(i + h + 4 * j)));
+                    *acc = madd(d, d, *acc);
+                }
+            }
+            i += 32;
         }
-        i += 16;
+        if i + 16 <= n {
+            let w = ld_i8x16(pc.add(i));
+            for (j, acc) in acc.iter_mut().enumerate() {
+                let d = nmadd(vs, w[j], ld(pq.add(i + 4 * j)));
+                *acc = madd(d, d, *acc);
+            }
+            i += 16;
+        }
     }
-    let mut s = hsum(f32x4_add(f32x4_add(acc[0], acc[1]), f32x4_add(acc[2], acc[3])));
+    let mut s = hsum4(acc);
     while i < n {
         let d = q[i] - scale * c[i] as f32;
         s += d * d;
@@ -157,7 +273,8 @@ fn masked_sum(q: &[f32], bits: &[u64]) -> f32 {
     while i + 4 <= n {
         let nib = ((bits[i / 64] >> (i % 64)) & 0xf) as i32;
         let m = i32x4_eq(v128_and(i32x4_splat(nib), sel), sel);
-        acc = f32x4_add(acc, v128_and(m, load_f32x4(q, i)));
+        // SAFETY: i + 4 <= n <= q.len().
+        acc = f32x4_add(acc, v128_and(m, unsafe { ld(q.as_ptr().add(i)) }));
         i += 4;
     }
     let mut s = hsum(acc);
