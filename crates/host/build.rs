@@ -1,8 +1,8 @@
 //! Builds the shard guest module and hands its path to `include_bytes!`.
 //!
 //! The host embeds `vecshard_shard.wasm` (crates/shard built with
-//! `--features guest` for `wasm32-unknown-unknown`, simd128, profile
-//! `wasm`), so a `vecshard` binary is self-contained. Two ways to get it:
+//! `--features guest` for `wasm32-unknown-unknown`, simd128 and relaxed
+//! SIMD, profile `wasm`), so a `vecshard` binary is self-contained. Two ways to get it:
 //!
 //! 1. `VECSHARD_GUEST_WASM=/path/to/vecshard_shard.wasm`: use that file
 //!    (packagers, or a module built some other way);
@@ -97,8 +97,11 @@ fn build_guest() -> PathBuf {
         .arg("--target-dir")
         .arg(&target_dir);
     scrub_env(&mut cmd);
-    // The only flag the guest needs: the simd128 distance kernels.
-    cmd.env("CARGO_ENCODED_RUSTFLAGS", "-Ctarget-feature=+simd128");
+    // The only flags the guest needs: the simd128 distance kernels, with
+    // relaxed SIMD so their multiply-adds are one fused instruction (the
+    // engine enables relaxed SIMD; see engine.rs). The npm package is built
+    // without it: Node 20 only runs relaxed SIMD behind a flag.
+    cmd.env("CARGO_ENCODED_RUSTFLAGS", "-Ctarget-feature=+simd128,+relaxed-simd");
 
     let status = cmd.status().unwrap_or_else(|e| fail(&format!("cannot run cargo: {e}")));
     if !status.success() {
@@ -107,7 +110,7 @@ fn build_guest() -> PathBuf {
              If the target is missing: `rustup target add wasm32-unknown-unknown` \
              (scripts/test-all.sh setup does this).\n\
              Or build the module yourself and point VECSHARD_GUEST_WASM at it:\n  \
-             RUSTFLAGS=\"-C target-feature=+simd128\" cargo build -p vecshard-shard --lib \
+             RUSTFLAGS=\"-C target-feature=+simd128,+relaxed-simd\" cargo build -p vecshard-shard --lib \
              --target wasm32-unknown-unknown --features guest --profile wasm --target-dir target/guest",
         );
     }

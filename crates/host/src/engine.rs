@@ -59,7 +59,8 @@ use crate::config::Backend;
 use crate::error::{Error, Result};
 
 /// The guest module embedded at build time (see `build.rs`): crates/shard
-/// built for `wasm32-unknown-unknown` with `--features guest`, simd128.
+/// built for `wasm32-unknown-unknown` with `--features guest`, simd128 and
+/// relaxed SIMD.
 pub static GUEST_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/vecshard_shard.wasm"));
 
 /// The guest ABI version this host speaks (`vs_abi_version`).
@@ -226,10 +227,24 @@ impl WasmRuntime {
     /// A runtime for `wasm` (a guest module with the vecshard raw ABI),
     /// caching the compiled module under `cache_dir` if given.
     pub fn new(wasm: &[u8], cache_dir: Option<&Path>, epoch_tick: Duration) -> Result<WasmRuntime> {
-        // Step 1: the Engine. Epoch interruption is the only non-default
-        // setting: it is what makes per-request deadlines possible.
+        // Step 1: the Engine. Epoch interruption is what makes per-request
+        // deadlines possible. The rest spells out defaults that search speed
+        // depends on, so a change of wasmtime defaults cannot quietly undo them:
+        // - Cranelift at `Speed`;
+        // - relaxed SIMD on and not deterministic, so the guest's
+        //   `f32x4.relaxed_madd` is one `vfmadd` on CPUs with FMA (a
+        //   deterministic mode would make it a libcall on CPUs without);
+        // - memory: on 64-bit hosts wasmtime reserves 4 GiB of address
+        //   space per linear memory plus guard pages and lets signals catch
+        //   out-of-bounds accesses, so compiled loads carry no bounds
+        //   checks. The `ResourceLimiter` (step 5) only refuses
+        //   `memory.grow`; it does not change that.
         let mut config = Config::new();
         config.epoch_interruption(true);
+        config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+        config.wasm_simd(true);
+        config.wasm_relaxed_simd(true);
+        config.relaxed_simd_deterministic(false);
         let engine = Engine::new(&config)
             .map_err(|e| Error::wasm(format!("cannot create the engine: {e:#}")))?;
 
