@@ -288,7 +288,7 @@ pub struct ShardInfo {
     pub attribute_bytes: u64,
     /// Top HNSW layer.
     pub max_level: u32,
-    /// Distance kernels in use (`"avx2+fma"`, `"simd128"`, `"scalar"`).
+    /// Distance kernels in use (`"avx2+fma"`, `"simd128"`, `"simd128+relaxed"`, `"scalar"`).
     pub kernel: String,
 }
 
