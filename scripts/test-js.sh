@@ -80,12 +80,14 @@ cli() {
     step "vecshard-cli is not in the workspace: the CLI interop test will be skipped"
     return
   fi
-  # A debug build: the shards' work runs in the wasm guest, which is always
-  # optimized, and the dependencies (wasmtime) are shared with `cargo test`,
-  # so this costs seconds after the native step instead of a release build
-  # of wasmtime.
-  step "native CLI for the interop test (cargo build -p vecshard-cli)"
-  cargo build -q -p vecshard-cli
+  # The debug binary that `cargo test --workspace` (test-all's native step)
+  # builds for the CLI's own tests: the same command with --no-run is a
+  # no-op after that step. `cargo build -p vecshard-cli` would resolve
+  # features for the CLI alone and rebuild every dependency, wasmtime
+  # included. The shards' work runs in the wasm guest, which is always
+  # optimized, so a debug host is fast enough here.
+  step "native CLI for the interop test (cargo test --workspace --no-run)"
+  cargo test -q --workspace --no-run
   export VECSHARD_CLI=$ROOT/target/debug/vecshard
 }
 

@@ -4,8 +4,8 @@
 // as `vecshard query` on that dir; the package writes the same manifest
 // bytes and the same snapshot bytes back.
 //
-// Needs the CLI binary: scripts/test-js.sh builds it (`cargo build
-// -p vecshard-cli`) and sets VECSHARD_CLI; without it the test is skipped.
+// Needs the CLI binary: scripts/test-js.sh builds it (`cargo test --workspace --no-run`
+// puts it in target/debug) and sets VECSHARD_CLI; without it the test is skipped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
