@@ -113,6 +113,40 @@ fn recall(got: &[String], truth: &[u32], k: usize) -> f64 {
     hit as f64 / k.min(want.len()).max(1) as f64
 }
 
+/// Recall, throughput and latency of one way of answering the queries.
+struct Measured {
+    recall: f64,
+    qps: f64,
+    p50_us: f64,
+    p99_us: f64,
+}
+
+/// Runs every query through `search` one at a time (it returns the keys).
+fn measure(
+    queries: &[vecshard_shard::Item],
+    gt: &[Vec<u32>],
+    k: u32,
+    mut search: impl FnMut(&[f32]) -> Result<Vec<String>>,
+) -> Result<Measured> {
+    let mut lat = Vec::with_capacity(queries.len());
+    let mut rec = 0.0;
+    let all = Instant::now();
+    for (qi, q) in queries.iter().enumerate() {
+        let t = Instant::now();
+        let keys = search(&q.vector).with_context(|| format!("query {qi}"))?;
+        lat.push(t.elapsed());
+        rec += recall(&keys, &gt[qi], k as usize);
+    }
+    let total = all.elapsed();
+    lat.sort();
+    Ok(Measured {
+        recall: rec / queries.len() as f64,
+        qps: queries.len() as f64 / total.as_secs_f64(),
+        p50_us: percentile(&lat, 0.5),
+        p99_us: percentile(&lat, 0.99),
+    })
+}
+
 pub fn run(a: BenchArgs) -> Result<()> {
     let mut queries = VectorReader::open(&a.queries)?.read_all()?;
     if let Some(l) = a.limit {
@@ -192,76 +226,48 @@ pub fn run(a: BenchArgs) -> Result<()> {
             let load_s = t.elapsed().as_secs_f64();
             let coord = cluster.coordinator();
             for &ef in &a.ef {
-                let mut lat = Vec::with_capacity(queries.len());
-                let mut rec = 0.0;
                 // Warm-up: touch the caches once.
                 for q in queries.iter().take(20) {
                     let _ = futures::executor::block_on(
                         coord.search(Query::new(q.vector.clone(), a.k).ef(ef), Mode::Strict),
                     );
                 }
-                let all = Instant::now();
-                for (qi, q) in queries.iter().enumerate() {
-                    let query = Query::new(q.vector.clone(), a.k).ef(ef);
-                    let t = Instant::now();
-                    let r = futures::executor::block_on(coord.search(query, Mode::Strict))
-                        .map_err(|e| anyhow::anyhow!("query {qi}: {e}"))?;
-                    lat.push(t.elapsed());
-                    let keys: Vec<String> = r.hits.into_iter().map(|h| h.key).collect();
-                    rec += recall(&keys, &gt[qi], a.k as usize);
-                }
-                let total = all.elapsed();
-                lat.sort();
-                rows.push(Row {
+                let row = |path, m: Measured| Row {
                     shards: *n,
                     backend: backend.to_string(),
-                    path: "coordinator",
+                    path,
                     build_s: *build_s,
                     load_s,
                     ef,
-                    recall: rec / queries.len() as f64,
-                    qps: queries.len() as f64 / total.as_secs_f64(),
-                    p50_us: percentile(&lat, 0.5),
-                    p99_us: percentile(&lat, 0.99),
-                });
+                    recall: m.recall,
+                    qps: m.qps,
+                    p50_us: m.p50_us,
+                    p99_us: m.p99_us,
+                };
+                let m = measure(&queries, &gt, a.k, |q| {
+                    let query = Query::new(q.to_vec(), a.k).ef(ef);
+                    let r = futures::executor::block_on(coord.search(query, Mode::Strict))?;
+                    Ok(r.hits.into_iter().map(|h| h.key).collect())
+                })?;
+                rows.push(row("coordinator", m));
                 if *n == 1 {
                     // The same queries straight to the shard: no coordinator.
                     let shard = cluster.shard(0).expect("shard 0").clone();
-                    let mut lat = Vec::with_capacity(queries.len());
-                    let mut rec = 0.0;
-                    let all = Instant::now();
-                    for (qi, q) in queries.iter().enumerate() {
+                    let m = measure(&queries, &gt, a.k, |q| {
                         let req = Request::Search {
-                            vector: q.vector.clone(),
+                            vector: q.to_vec(),
                             k: a.k,
                             ef: Some(ef),
                             filter: None,
                         };
-                        let t = Instant::now();
-                        let r = futures::executor::block_on(shard.call(req));
-                        lat.push(t.elapsed());
-                        match r {
+                        match futures::executor::block_on(shard.call(req)) {
                             Ok(Response::Hits { hits }) => {
-                                let keys: Vec<String> = hits.into_iter().map(|h| h.key).collect();
-                                rec += recall(&keys, &gt[qi], a.k as usize);
+                                Ok(hits.into_iter().map(|h| h.key).collect())
                             }
-                            other => bail!("query {qi} sent directly: {other:?}"),
+                            other => bail!("sent directly: {other:?}"),
                         }
-                    }
-                    let total = all.elapsed();
-                    lat.sort();
-                    rows.push(Row {
-                        shards: 1,
-                        backend: backend.to_string(),
-                        path: "direct",
-                        build_s: *build_s,
-                        load_s,
-                        ef,
-                        recall: rec / queries.len() as f64,
-                        qps: queries.len() as f64 / total.as_secs_f64(),
-                        p50_us: percentile(&lat, 0.5),
-                        p99_us: percentile(&lat, 0.99),
-                    });
+                    })?;
+                    rows.push(row("direct", m));
                 }
             }
             drop(coord);

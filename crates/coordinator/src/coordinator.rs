@@ -234,22 +234,33 @@ impl Coordinator {
         join_all(calls).await
     }
 
+    /// Groups a batch by owning shard and wraps each non-empty group in a
+    /// request.
+    fn split<T>(
+        &self,
+        batch: Vec<T>,
+        key: impl Fn(&T) -> &str,
+        wrap: impl Fn(Vec<T>) -> Request,
+    ) -> Vec<(u32, Request)> {
+        let n = self.shard_count();
+        let mut groups: Vec<Vec<T>> = (0..n).map(|_| Vec::new()).collect();
+        for x in batch {
+            let s = route(key(&x), n);
+            groups[s as usize].push(x);
+        }
+        groups
+            .into_iter()
+            .enumerate()
+            .filter(|(_, g)| !g.is_empty())
+            .map(|(s, g)| (s as u32, wrap(g)))
+            .collect()
+    }
+
     /// Inserts or replaces `items`, each on the shard that owns its key,
     /// all shards in parallel.
     pub async fn upsert(&self, items: Vec<Item>) -> Result<WriteSummary, Error> {
         self.check_items(&items)?;
-        let n = self.shard_count();
-        let mut groups: Vec<Vec<Item>> = (0..n).map(|_| Vec::new()).collect();
-        for it in items {
-            let s = route(&it.key, n);
-            groups[s as usize].push(it);
-        }
-        let parts = groups
-            .into_iter()
-            .enumerate()
-            .filter(|(_, g)| !g.is_empty())
-            .map(|(s, items)| (s as u32, Request::Upsert { items }))
-            .collect();
+        let parts = self.split(items, |it| &it.key, |items| Request::Upsert { items });
         let mut sum = WriteSummary::default();
         self.gather_writes(
             parts,
@@ -272,18 +283,7 @@ impl Coordinator {
         for k in &keys {
             check_key(k)?;
         }
-        let n = self.shard_count();
-        let mut groups: Vec<Vec<String>> = (0..n).map(|_| Vec::new()).collect();
-        for k in keys {
-            let s = route(&k, n);
-            groups[s as usize].push(k);
-        }
-        let parts = groups
-            .into_iter()
-            .enumerate()
-            .filter(|(_, g)| !g.is_empty())
-            .map(|(s, keys)| (s as u32, Request::Remove { keys }))
-            .collect();
+        let parts = self.split(keys, |k| k, |keys| Request::Remove { keys });
         let mut sum = RemoveSummary::default();
         self.gather_writes(
             parts,
