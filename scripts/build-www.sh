@@ -19,7 +19,7 @@ mkdir -p "$DIST/data/glove100-10k"
 cp -r crates/wasm/pkg "$DIST/vecshard"
 cp "$DATA/glove100-10k/base.fvecs" "$DATA/glove100-10k/base_words.txt" "$DIST/data/glove100-10k/"
 
-CLI=${VECSHARD_CLI:-$ROOT/target/release/vecshard}
+CLI=${VECSHARD_CLI:-${CARGO_TARGET_DIR:-$ROOT/target}/release/vecshard}
 if [ -n "${VECSHARD_CLI:-}" ] || cargo build --release -q -p vecshard-cli 2>/dev/null || [ -x "$CLI" ]; then
   "$CLI" build --input "$DATA/glove100-10k/base.fvecs" --shards 4 --metric cosine \
     --out "$DIST/data/glove100-10k-cli" >/dev/null

@@ -20,7 +20,7 @@ ADDR=127.0.0.1:7700
 
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
 cargo build --release -q -p vecshard-cli
-V=target/release/vecshard
+V=${CARGO_TARGET_DIR:-target}/release/vecshard
 
 if [ ! -f "$DATA/cluster.json" ]; then
   echo "==> building $SHARDS shard(s) from $D/base.fvecs (100k GloVe words, cosine)"

@@ -7,6 +7,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+# Build outputs live outside the clone, in the machine's cache, so a fresh
+# clone (CI) reuses what earlier runs compiled, wasmtime above all. A fresh
+# machine starts empty and still passes, only more slowly. Override with
+# CARGO_TARGET_DIR / VECSHARD_JS_TARGET_DIR.
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/vecshard
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$CACHE/target}
+export VECSHARD_JS_TARGET_DIR=${VECSHARD_JS_TARGET_DIR:-$CACHE/target-js}
+mkdir -p "$CARGO_TARGET_DIR"
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -28,7 +36,7 @@ nostd() {
   step "no_std builds of the core (wasm32-unknown-unknown, x86_64-unknown-none)"
   cargo build -p vecshard-core --no-default-features --target wasm32-unknown-unknown
   RUSTFLAGS="-C target-feature=+simd128" cargo build -p vecshard-core --no-default-features \
-    --target wasm32-unknown-unknown --target-dir target/simd128
+    --target wasm32-unknown-unknown --target-dir "$CARGO_TARGET_DIR/simd128"
   cargo build -p vecshard-core --no-default-features --target x86_64-unknown-none
 }
 
@@ -53,5 +61,16 @@ js() {
 
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=(setup fmt clippy doc nostd native wasm harness js)
-for s in "${steps[@]}"; do "$s"; done
+echo "target dir: $CARGO_TARGET_DIR"
+timings=()
+started=$SECONDS
+for s in "${steps[@]}"; do
+  t0=$SECONDS
+  "$s"
+  timings+=("$(printf '%-8s %5ds' "$s" $((SECONDS - t0)))")
+  printf '<== %s took %ds\n' "$s" $((SECONDS - t0))
+done
+step "step times"
+printf '  %s\n' "${timings[@]}"
+printf '  %-8s %5ds\n' total $((SECONDS - started))
 step "all checks passed"

@@ -88,7 +88,7 @@ cli() {
   # optimized, so a debug host is fast enough here.
   step "native CLI for the interop test (cargo test --workspace --no-run)"
   cargo test -q --workspace --no-run
-  export VECSHARD_CLI=$ROOT/target/debug/vecshard
+  export VECSHARD_CLI=${CARGO_TARGET_DIR:-$ROOT/target}/debug/vecshard
 }
 
 node_() { cli; step "node (on the installed tarball)"; node --test --test-reporter=spec "$WORK"/proj/node/*.test.mjs; }

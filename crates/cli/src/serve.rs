@@ -37,6 +37,18 @@ pub struct HttpArgs {
     /// Deadline of one HTTP request.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Most client connections open at once; further clients wait in the
+    /// listen backlog until one closes.
+    #[arg(long, default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers, from connecting or
+    /// from its previous response; slow or idle connections are closed.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: Duration,
+    /// On shutdown, how long requests in flight may take before every
+    /// connection is closed and the final snapshots are written.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub drain_timeout: Duration,
 }
 
 impl HttpArgs {
@@ -47,6 +59,14 @@ impl HttpArgs {
             max_batch: self.max_batch,
             request_timeout: self.timeout,
             strict,
+        }
+    }
+
+    fn serve_options(&self) -> vecshard_server::ServeOptions {
+        vecshard_server::ServeOptions {
+            max_connections: self.max_connections,
+            header_read_timeout: self.header_timeout,
+            drain_timeout: self.drain_timeout,
         }
     }
 }
@@ -174,7 +194,7 @@ pub fn run(a: ServeArgs) -> Result<()> {
             cluster.shards().into_iter().map(|h| Arc::new(h) as Arc<dyn ShardTransport>).collect();
         let n = shards.len();
         let app = App::new(settings, shards, Arc::new(LocalHooks(cluster.clone())), cfg)?;
-        rt.block_on(listen(a.http.listen, vecshard_server::router(app), || {
+        rt.block_on(listen(&a.http, vecshard_server::router(app), || {
             format!("serving {} ({n} {} shard(s))", dir.display(), a.host.backend)
         }))?;
         drop(rt);
@@ -196,7 +216,7 @@ pub fn run(a: ServeArgs) -> Result<()> {
             shards.into_iter().map(|s| Arc::new(s) as Arc<dyn ShardTransport>).collect();
         let n = shards.len();
         let app = App::new(settings, shards, Arc::new(vecshard_server::NoHooks), cfg)?;
-        rt.block_on(listen(a.http.listen, vecshard_server::router(app), || {
+        rt.block_on(listen(&a.http, vecshard_server::router(app), || {
             format!("coordinating {n} remote shard(s)")
         }))
     }
@@ -236,16 +256,30 @@ async fn remote_settings(shards: &[HttpShard]) -> Result<Settings> {
 }
 
 async fn listen(
-    addr: SocketAddr,
+    http: &HttpArgs,
     router: vecshard_server::Router,
     what: impl FnOnce() -> String,
 ) -> Result<()> {
+    let addr = http.listen;
+    if http.token.is_none() && !addr.ip().is_loopback() {
+        eprintln!(
+            "WARNING: serving {addr} without --token: anyone who can reach this address can \
+             read, change, snapshot and replace the data. Pass --token (or VECSHARD_TOKEN), or \
+             listen on 127.0.0.1."
+        );
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr} (is another server running there?)"))?;
     let local = listener.local_addr()?;
     eprintln!("{} on http://{local}  (Ctrl-C to stop)", what());
-    vecshard_server::serve(listener, router, vecshard_server::shutdown_signal()).await?;
+    vecshard_server::serve_with(
+        listener,
+        router,
+        vecshard_server::shutdown_signal(),
+        http.serve_options(),
+    )
+    .await?;
     Ok(())
 }
 
@@ -258,7 +292,7 @@ pub fn run_shard(a: ShardServeArgs) -> Result<()> {
         a.shard,
         a.http.config(false),
     );
-    rt.block_on(listen(a.http.listen, router, || {
+    rt.block_on(listen(&a.http, router, || {
         format!("serving shard {} of {}", a.shard, a.data.display())
     }))?;
     drop(rt);

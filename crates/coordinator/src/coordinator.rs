@@ -190,6 +190,16 @@ impl Coordinator {
                 ),
             ));
         }
+        if let Some(i) = v.iter().position(|x| x.abs() > vecshard_core::MAX_ABS_VALUE) {
+            return Err(Error::bad_input(
+                ErrorCode::ValueOutOfRange,
+                format!(
+                    "vector component {i} has magnitude above {:e}; distances would overflow, \
+                     so scale the vectors down",
+                    vecshard_core::MAX_ABS_VALUE
+                ),
+            ));
+        }
         if self.settings.metric == WireMetric::Cosine && v.iter().all(|&x| x == 0.0) {
             return Err(Error::bad_input(
                 ErrorCode::ZeroVector,
@@ -346,6 +356,10 @@ impl Coordinator {
         if q.k == 0 {
             return Err(Error::bad_input(ErrorCode::InvalidK, "k must be at least 1"));
         }
+        // The shards check the same bounds; checking here refuses the query
+        // before the filter is cloned once per shard.
+        vecshard_shard::limits::check_search(q.k, q.ef, q.filter.as_ref())
+            .map_err(|w| Error::new(ErrorKind::BadInput(w)))?;
         self.check_vector(&q.vector)?;
         let k = q.k;
         let parts = (0..self.shard_count())

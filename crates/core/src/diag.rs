@@ -46,6 +46,18 @@ impl Stats {
 }
 
 impl Index {
+    /// Heap bytes of the index (vectors, links, keys): the same figure as
+    /// `stats().total_bytes`, in O(1). `stats()` walks every node for its
+    /// histograms; health checks and info requests use this instead.
+    pub fn memory_bytes(&self) -> usize {
+        self.vectors.bytes() + self.graph.bytes() + self.free.capacity() * 4 + self.keys.bytes()
+    }
+
+    /// The top layer of the graph (the entry point's level), in O(1).
+    pub fn max_level(&self) -> usize {
+        self.max_level as usize
+    }
+
     /// Counts and memory use. Bytes are heap capacities, so they include
     /// growth slack of the underlying vectors.
     pub fn stats(&self) -> Stats {

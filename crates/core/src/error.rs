@@ -33,6 +33,13 @@ pub enum ErrorKind {
         /// Position of the first bad component.
         index: usize,
     },
+    /// A vector component's magnitude exceeds
+    /// [`MAX_ABS_VALUE`](crate::MAX_ABS_VALUE): distances could overflow to
+    /// infinity or NaN.
+    ValueOutOfRange {
+        /// Position of the first bad component.
+        index: usize,
+    },
     /// An all-zero vector was given to a cosine index, which has no direction.
     ZeroVector,
     /// The key is the empty string.
@@ -113,6 +120,12 @@ impl fmt::Display for Error {
             ErrorKind::NonFiniteValue { index } => write!(
                 f,
                 "vector component {index} is NaN or infinite; only finite values can be indexed"
+            ),
+            ErrorKind::ValueOutOfRange { index } => write!(
+                f,
+                "vector component {index} has magnitude above {:e}; distances between such \
+                 vectors would overflow, so scale the vectors down",
+                crate::MAX_ABS_VALUE
             ),
             ErrorKind::ZeroVector => f.write_str(
                 "the zero vector has no direction, so it cannot be used with the cosine metric; \

@@ -168,6 +168,9 @@ impl Index {
         if let Some(i) = v.iter().position(|x| !x.is_finite()) {
             return Err(Error::new(ErrorKind::NonFiniteValue { index: i }));
         }
+        if let Some(i) = v.iter().position(|x| x.abs() > crate::MAX_ABS_VALUE) {
+            return Err(Error::new(ErrorKind::ValueOutOfRange { index: i }));
+        }
         let sq: f32 = v.iter().map(|x| x * x).sum();
         let norm = math::sqrt(sq);
         if self.cfg.metric == Metric::Cosine && (norm <= 0.0 || !norm.is_finite()) {

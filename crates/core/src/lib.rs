@@ -84,3 +84,12 @@ struct ReadmeDoctests;
 
 /// Longest key, in bytes.
 pub const MAX_KEY_LEN: usize = 1024;
+
+/// Largest magnitude a vector component may have (`1e15`, just under
+/// 2^50). With `dim ≤ 65536 = 2^16`, a squared L2 distance is then at most
+/// `2^16 · (2 · 2^50)^2 = 2^118` and a dot product at most `2^116`, both far
+/// below `f32::MAX ≈ 2^128`, so no distance can overflow to infinity (and
+/// then to NaN in a difference). Larger finite values are rejected with
+/// [`ErrorKind::ValueOutOfRange`] rather than answered with `inf`/`NaN`
+/// distances that sort and serialize badly.
+pub const MAX_ABS_VALUE: f32 = 1.0e15;

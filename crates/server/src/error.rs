@@ -47,7 +47,9 @@ impl From<CoordError> for ApiError {
                 ErrorCode::KeyNotFound => StatusCode::NOT_FOUND,
                 ErrorCode::NotInitialized => StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-                ErrorCode::AttributesTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::AttributesTooLarge | ErrorCode::RequestTooLarge => {
+                    StatusCode::PAYLOAD_TOO_LARGE
+                }
                 _ => StatusCode::BAD_REQUEST,
             },
             ErrorKind::Shard { error, .. } if error.kind == TransportErrorKind::Timeout => {

@@ -43,15 +43,111 @@ pub use error::ApiError;
 pub use http_shard::{HttpShard, SHARD_CONTENT_TYPE};
 
 use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
 
-/// Serves `router` on `listener` until `shutdown` resolves, then finishes
-/// the requests in flight.
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+
+/// Connection-level limits of [`serve_with`].
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// Most connections open at once (default 1024). At the cap the server
+    /// stops accepting until one closes; new clients wait in the kernel's
+    /// listen backlog instead of costing memory here.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers, counted from the
+    /// connection opening or from the previous response (default 10 s).
+    /// It reaps slow-loris clients and idle keep-alive connections.
+    pub header_read_timeout: Duration,
+    /// On shutdown, how long requests in flight may take to finish before
+    /// every remaining connection is closed (default 5 s). The final
+    /// checkpoint runs after this, so no client can hold it up.
+    pub drain_timeout: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(10),
+            drain_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// [`serve_with`] with the default [`ServeOptions`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: axum::Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    serve_with(listener, router, shutdown, ServeOptions::default()).await
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then lets the
+/// requests in flight finish for at most `drain_timeout` and closes every
+/// connection.
+///
+/// This is our own accept loop rather than `axum::serve`, which runs hyper
+/// without a timer: hyper's header-read timeout is then off, so a client
+/// that sends half a request line holds its connection, and graceful
+/// shutdown, forever. Here each connection is an HTTP/1.1 hyper connection
+/// with a timer, watched by one [`GracefulShutdown`], and counted against
+/// `max_connections` with a semaphore permit that it holds until it closes.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    opts: ServeOptions,
+) -> std::io::Result<()> {
+    let permits = Arc::new(tokio::sync::Semaphore::new(opts.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    let mut conns = tokio::task::JoinSet::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(opts.header_read_timeout).keep_alive(true);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            r = listener.accept() => match r {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of
+                    // spinning; the error is the kernel's, not the client's.
+                    eprintln!("vecshard: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let conn = http
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(router.clone()));
+        let conn = graceful.watch(conn);
+        conns.spawn(async move {
+            let _ = conn.await;
+            drop(permit);
+        });
+        while conns.try_join_next().is_some() {}
+    }
+    drop(listener);
+    // Idle connections close now; busy ones after their current response.
+    if tokio::time::timeout(opts.drain_timeout, graceful.shutdown()).await.is_err() {
+        eprintln!(
+            "vecshard: {} connection(s) still open after {:?}; closing them",
+            conns.len(),
+            opts.drain_timeout
+        );
+    }
+    conns.abort_all();
+    while conns.join_next().await.is_some() {}
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -44,6 +44,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod limits;
 pub mod protocol;
 mod shard;
 pub mod snapshot;
@@ -56,4 +57,5 @@ pub use protocol::{
     ItemOut, Request, Response, Settings, ShardInfo, WireError, WireMetric, WireQuantization,
     PROTOCOL_VERSION,
 };
+pub use limits::check_limits;
 pub use shard::Shard;

@@ -384,6 +384,11 @@ pub enum ErrorCode {
     AttributesTooLarge,
     /// Something that should not happen; the message says what.
     Internal,
+    /// A vector component's magnitude is above the core's `MAX_ABS_VALUE`.
+    ValueOutOfRange,
+    /// A request over a bound of [`Limits`](crate::Limits): `k`, `ef`, the
+    /// count or bytes of a key-list filter, or a batch.
+    RequestTooLarge,
 }
 
 impl ErrorCode {
@@ -407,6 +412,8 @@ impl ErrorCode {
             ErrorCode::InvalidSnapshot => "invalid_snapshot",
             ErrorCode::AttributesTooLarge => "attributes_too_large",
             ErrorCode::Internal => "internal",
+            ErrorCode::ValueOutOfRange => "value_out_of_range",
+            ErrorCode::RequestTooLarge => "request_too_large",
         }
     }
 
@@ -454,6 +461,7 @@ impl From<vecshard_core::Error> for WireError {
             K::InvalidConfig { .. } => ErrorCode::InvalidConfig,
             K::DimensionMismatch { .. } => ErrorCode::DimensionMismatch,
             K::NonFiniteValue { .. } => ErrorCode::NonFiniteValue,
+            K::ValueOutOfRange { .. } => ErrorCode::ValueOutOfRange,
             K::ZeroVector => ErrorCode::ZeroVector,
             K::EmptyKey => ErrorCode::EmptyKey,
             K::KeyTooLong { .. } => ErrorCode::KeyTooLong,

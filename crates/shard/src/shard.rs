@@ -167,6 +167,7 @@ impl Shard {
                 })
             }
             Request::Search { vector, k, ef, filter } => {
+                crate::limits::check_search(k, ef, filter.as_ref())?;
                 let index = self.index.as_ref().ok_or_else(not_initialized)?;
                 let keyset: Option<alloc::collections::BTreeSet<&str>> = match &filter {
                     Some(Filter::Keys(ks)) => Some(ks.iter().map(String::as_str).collect()),
@@ -243,14 +244,15 @@ impl Shard {
                 kernel: String::new(),
             },
             Some(index) => {
-                let st = index.stats();
+                // O(1): `Info` backs `/healthz`, so it must not walk the
+                // graph (`Index::stats` does).
                 ShardInfo {
                     settings: Some(Settings::from(index.config())),
                     len: index.len() as u64,
                     with_attributes: self.attrs.len() as u64,
-                    index_bytes: st.total_bytes as u64,
+                    index_bytes: index.memory_bytes() as u64,
                     attribute_bytes: self.attr_bytes as u64,
-                    max_level: st.max_level as u32,
+                    max_level: index.max_level() as u32,
                     kernel: index.kernel_name().to_string(),
                 }
             }

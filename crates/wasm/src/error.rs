@@ -18,6 +18,7 @@ pub fn code(kind: &ErrorKind) -> &'static str {
         ErrorKind::InvalidConfig { .. } => "invalid_config",
         ErrorKind::DimensionMismatch { .. } => "dimension_mismatch",
         ErrorKind::NonFiniteValue { .. } => "non_finite_value",
+        ErrorKind::ValueOutOfRange { .. } => "value_out_of_range",
         ErrorKind::ZeroVector => "zero_vector",
         ErrorKind::EmptyKey => "empty_key",
         ErrorKind::KeyTooLong { .. } => "key_too_long",
@@ -46,7 +47,9 @@ pub fn from_core(err: &Error) -> JsValue {
             set(&e, "expected", &(*expected as f64).into());
             set(&e, "got", &(*got as f64).into());
         }
-        ErrorKind::NonFiniteValue { index } => set(&e, "index", &(*index as f64).into()),
+        ErrorKind::NonFiniteValue { index } | ErrorKind::ValueOutOfRange { index } => {
+            set(&e, "index", &(*index as f64).into())
+        }
         ErrorKind::KeyTooLong { len } => set(&e, "length", &(*len as f64).into()),
         ErrorKind::DuplicateKey { key } | ErrorKind::KeyNotFound { key } => {
             set(&e, "key", &JsValue::from_str(key))
