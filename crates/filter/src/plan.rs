@@ -135,7 +135,7 @@ pub fn range_value(v: &Value) -> Option<f64> {
 }
 
 /// How attribute indexes can narrow a filter: a superset description of
-/// the elements it accepts (see the [module docs](self)). `Or(vec![])`
+/// the elements it accepts (see [`eq_keys`] and [`range_value`]). `Or(vec![])`
 /// accepts nothing; `Any` accepts everything.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Plan {
