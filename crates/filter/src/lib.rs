@@ -154,6 +154,14 @@ impl Filter {
         }
     }
 
+    /// [`eval`](Filter::eval) for an element that may have no attributes
+    /// at all: Redis never lets such an element pass a filter, not even
+    /// `1`, while an element whose attributes are `{}` passes `1`. Shards
+    /// call this with `None` for elements without attributes.
+    pub fn eval_element(&self, attrs: Option<&Attributes>) -> bool {
+        attrs.is_some_and(|a| self.eval(a))
+    }
+
     fn run<'a>(&'a self, attrs: &'a Attributes, stack: &mut [Operand<'a>]) -> bool {
         let mut sp = 0;
         for ins in &self.code {
