@@ -1,23 +1,7 @@
 //! What attribute indexes can do for a filter: [`Plan`], [`EqKey`],
 //! [`eq_keys`] and [`range_value`].
 //!
-//! A plan is a **superset** of the filter: every element the filter accepts
-//! is accepted by the plan, so a shard can fetch candidates from its indexes
-//! and then re-check each with [`Filter::eval`](crate::Filter::eval). The
-//! subtle part is Redis's coercions: `"10" == 10` is true, every
-//! non-numeric string equals 0, every array equals 0 and `null < 1` holds.
-//! They are dealt with once, here, by giving an indexed value *all* the keys
-//! under which an equality can find it:
-//!
-//! | attribute value | [`eq_keys`]                                     | [`range_value`] |
-//! |-----------------|-------------------------------------------------|-----------------|
-//! | `null`          | `Null`                                          | 0               |
-//! | number `n`      | `Num(n)` (none if NaN)                          | `n` (none if NaN) |
-//! | string `s`      | `Str(s)`, `Num(strtod(s))` (0 if not numeric)   | `strtod(s)`     |
-//! | array           | `Num(0)`, and the keys of every element         | 0               |
-//!
-//! and a literal looks up `Num(n)` for a number, `Str(s)` and `Num(strtod(s))`
-//! for a string, `Null` for `null`, `Num(0)` for a tuple.
+//! See [`Plan`] for the contract and the table of coercions.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -135,8 +119,26 @@ pub fn range_value(v: &Value) -> Option<f64> {
 }
 
 /// How attribute indexes can narrow a filter: a superset description of
-/// the elements it accepts (see [`eq_keys`] and [`range_value`]). `Or(vec![])`
-/// accepts nothing; `Any` accepts everything.
+/// the elements it accepts. `Or(vec![])` accepts nothing; `Any` accepts
+/// everything.
+///
+/// A plan is a **superset** of the filter: every element the filter accepts
+/// is accepted by the plan, so a shard can fetch candidates from its indexes
+/// and then re-check each with [`Filter::eval`](crate::Filter::eval). The
+/// subtle part is Redis's coercions: `"10" == 10` is true, every
+/// non-numeric string equals 0, every array equals 0 and `null < 1` holds.
+/// They are dealt with once, here, by giving an indexed value *all* the keys
+/// under which an equality can find it:
+///
+/// | attribute value | [`eq_keys`]                                     | [`range_value`] |
+/// |-----------------|-------------------------------------------------|-----------------|
+/// | `null`          | `Null`                                          | 0               |
+/// | number `n`      | `Num(n)` (none if NaN)                          | `n` (none if NaN) |
+/// | string `s`      | `Str(s)`, `Num(strtod(s))` (0 if not numeric)   | `strtod(s)`     |
+/// | array           | `Num(0)`, and the keys of every element         | 0               |
+///
+/// and a literal looks up ([`literal_keys`]) `Num(n)` for a number, `Str(s)` and `Num(strtod(s))`
+/// for a string, `Null` for `null`, `Num(0)` for a tuple.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Plan {
     /// No index can help: every element is a candidate.
