@@ -1,0 +1,153 @@
+//! The operators' semantics, shared by the evaluator and the constant folder.
+//!
+//! Everything here mirrors Redis's `expr.c` rule for rule (the rules are
+//! also the rows of the semantics table in `docs/filters.md`):
+//!
+//! * **to number**: a number is itself; a string is `strtod` of the whole
+//!   string, else 0 ([`crate::num::str_to_num`]); `null` and tuples are 0.
+//! * **to boolean**: a number is true unless 0 (NaN is true); a string is
+//!   true unless empty; `null` is false; a tuple is always true.
+//! * **equality**: two strings compare bytes; two numbers compare as
+//!   numbers; if either side is `null` both must be; anything else compares
+//!   the two sides *as numbers* (so `"10" == 10`, and `"abc" == 0`).
+//! * **in**: with a tuple on the right, membership by the equality above;
+//!   with two strings, substring; otherwise false.
+//! * **arithmetic and ordering** work on numbers (`**` is C `pow`, `%` is
+//!   C `fmod`); **and/or/not** on booleans; every operator yields a number
+//!   (1 or 0 for the logical ones).
+
+use crate::num::{fmod, pow, str_to_num};
+use crate::value::Value;
+
+/// A value on the evaluation stack: borrowed from the program (literals) or
+/// from the attributes (fields), or a computed number. `Copy`, so the stack
+/// needs no allocation and no reference counting.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Operand<'a> {
+    Null,
+    Num(f64),
+    Str(&'a str),
+    Tuple(&'a [Value]),
+}
+
+impl<'a> Operand<'a> {
+    #[inline]
+    pub(crate) fn of(v: &'a Value) -> Operand<'a> {
+        match v {
+            Value::Null => Operand::Null,
+            Value::Num(n) => Operand::Num(*n),
+            Value::Str(s) => Operand::Str(s),
+            Value::Array(a) => Operand::Tuple(a),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn to_num(self) -> f64 {
+        match self {
+            Operand::Num(n) => n,
+            Operand::Str(s) => str_to_num(s),
+            Operand::Null | Operand::Tuple(_) => 0.0,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn to_bool(self) -> bool {
+        match self {
+            // NaN != 0 is true, as in C.
+            Operand::Num(n) => n != 0.0,
+            Operand::Str(s) => !s.is_empty(),
+            Operand::Null => false,
+            Operand::Tuple(_) => true,
+        }
+    }
+}
+
+/// Binary operators, in Redis's precedence order (higher binds tighter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BinOp {
+    Pow,
+    Mul,
+    Div,
+    Mod,
+    Add,
+    Sub,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+    Eq,
+    Ne,
+    In,
+    And,
+    Or,
+}
+
+impl BinOp {
+    /// Redis's precedence: `**` 5, `* / %` 4, `+ -` 3, comparisons and `in`
+    /// 2, `and` 1, `or` 0 (`!` is 6).
+    pub(crate) fn precedence(self) -> u8 {
+        match self {
+            BinOp::Pow => 5,
+            BinOp::Mul | BinOp::Div | BinOp::Mod => 4,
+            BinOp::Add | BinOp::Sub => 3,
+            BinOp::Gt | BinOp::Ge | BinOp::Lt | BinOp::Le | BinOp::Eq | BinOp::Ne | BinOp::In => 2,
+            BinOp::And => 1,
+            BinOp::Or => 0,
+        }
+    }
+}
+
+/// Redis's token equality.
+pub(crate) fn equal(a: Operand<'_>, b: Operand<'_>) -> bool {
+    match (a, b) {
+        (Operand::Str(x), Operand::Str(y)) => x == y,
+        (Operand::Num(x), Operand::Num(y)) => x == y,
+        (Operand::Null, o) | (o, Operand::Null) => matches!(o, Operand::Null),
+        _ => a.to_num() == b.to_num(),
+    }
+}
+
+/// `a in b`.
+pub(crate) fn is_in(a: Operand<'_>, b: Operand<'_>) -> bool {
+    match (a, b) {
+        (_, Operand::Tuple(items)) => items.iter().any(|e| equal(a, Operand::of(e))),
+        (Operand::Str(x), Operand::Str(y)) => y.contains(x),
+        _ => false,
+    }
+}
+
+#[inline]
+fn b2n(b: bool) -> f64 {
+    if b {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// Applies a binary operator; the result is always a number.
+pub(crate) fn apply(op: BinOp, a: Operand<'_>, b: Operand<'_>) -> f64 {
+    match op {
+        BinOp::Pow => pow(a.to_num(), b.to_num()),
+        BinOp::Mul => a.to_num() * b.to_num(),
+        BinOp::Div => a.to_num() / b.to_num(),
+        BinOp::Mod => fmod(a.to_num(), b.to_num()),
+        BinOp::Add => a.to_num() + b.to_num(),
+        BinOp::Sub => a.to_num() - b.to_num(),
+        BinOp::Gt => b2n(a.to_num() > b.to_num()),
+        BinOp::Ge => b2n(a.to_num() >= b.to_num()),
+        BinOp::Lt => b2n(a.to_num() < b.to_num()),
+        BinOp::Le => b2n(a.to_num() <= b.to_num()),
+        BinOp::Eq => b2n(equal(a, b)),
+        BinOp::Ne => b2n(!equal(a, b)),
+        BinOp::In => b2n(is_in(a, b)),
+        BinOp::And => b2n(a.to_bool() && b.to_bool()),
+        BinOp::Or => b2n(a.to_bool() || b.to_bool()),
+    }
+}
+
+/// `!a`.
+#[inline]
+pub(crate) fn not(a: Operand<'_>) -> f64 {
+    b2n(!a.to_bool())
+}

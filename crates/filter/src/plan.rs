@@ -1,0 +1,407 @@
+//! What attribute indexes can do for a filter: [`Plan`], [`EqKey`],
+//! [`eq_keys`] and [`range_value`].
+//!
+//! See [`Plan`] for the contract and the table of coercions.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::compile::Node;
+use crate::num::str_to_num;
+use crate::ops::BinOp;
+use crate::value::{Attributes, Value};
+
+/// A key of the inverted (equality) index. Build numbers with
+/// [`EqKey::num`] so that `-0.0` and `0.0` share a key and NaN has none.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EqKey {
+    /// The value `null`.
+    Null,
+    /// A number, as the bits of an `f64` (never NaN, never `-0.0`).
+    Num(u64),
+    /// A string, byte for byte.
+    Str(String),
+}
+
+impl EqKey {
+    /// The key of a number: `None` for NaN (equal to nothing), `-0.0`
+    /// normalized to `0.0`.
+    pub fn num(n: f64) -> Option<EqKey> {
+        if n.is_nan() {
+            None
+        } else if n == 0.0 {
+            Some(EqKey::Num(0))
+        } else {
+            Some(EqKey::Num(n.to_bits()))
+        }
+    }
+
+    /// The number of a `Num` key.
+    pub fn as_num(&self) -> Option<f64> {
+        match self {
+            EqKey::Num(b) => Some(f64::from_bits(*b)),
+            _ => None,
+        }
+    }
+}
+
+fn push_unique(out: &mut Vec<EqKey>, k: EqKey) {
+    if !out.contains(&k) {
+        out.push(k);
+    }
+}
+
+fn scalar_keys(v: &Value, out: &mut Vec<EqKey>) {
+    match v {
+        Value::Null => push_unique(out, EqKey::Null),
+        Value::Num(n) => {
+            if let Some(k) = EqKey::num(*n) {
+                push_unique(out, k);
+            }
+        }
+        Value::Str(s) => {
+            push_unique(out, EqKey::Str(s.clone()));
+            if let Some(k) = EqKey::num(str_to_num(s)) {
+                push_unique(out, k);
+            }
+        }
+        // Only reached for literal tuples and (non-flat) nested arrays:
+        // as an operand a tuple is the number 0.
+        Value::Array(_) => push_unique(out, EqKey::Num(0)),
+    }
+}
+
+/// The keys under which an attribute value goes into an inverted index:
+/// whenever Redis semantics make `value == literal` or `literal in value`
+/// true, the result contains one of [`literal_keys`]`(literal)`. Distinct,
+/// in no particular order.
+pub fn eq_keys(v: &Value) -> Vec<EqKey> {
+    let mut out = Vec::new();
+    match v {
+        Value::Array(items) => {
+            // `array == 0` holds (a tuple is 0 as a number) ...
+            out.push(EqKey::Num(0));
+            // ... and `x in array` means x equals an element.
+            for it in items {
+                scalar_keys(it, &mut out);
+            }
+        }
+        other => scalar_keys(other, &mut out),
+    }
+    out
+}
+
+/// The keys to look up for `field == literal` (or `field in [literal]`, or
+/// `literal in field`): an element can only match if one of its
+/// [`eq_keys`] is among these. Empty when nothing can be equal (NaN).
+pub fn literal_keys(v: &Value) -> Vec<EqKey> {
+    let mut out = Vec::new();
+    scalar_keys(v, &mut out);
+    out
+}
+
+/// The number under which an attribute value goes into a sorted index:
+/// whenever `value < n` (or `>`, `<=`, `>=`) is true in Redis semantics,
+/// this is `Some(x)` with `x < n` (and so on). `None` only for NaN, which
+/// no comparison accepts. Strings use `strtod` (non-numeric strings are 0);
+/// `null` and arrays are 0, as Redis compares them.
+pub fn range_value(v: &Value) -> Option<f64> {
+    let n = match v {
+        Value::Num(n) => *n,
+        Value::Str(s) => str_to_num(s),
+        Value::Null | Value::Array(_) => 0.0,
+    };
+    if n.is_nan() {
+        None
+    } else {
+        Some(n)
+    }
+}
+
+/// How attribute indexes can narrow a filter: a superset description of
+/// the elements it accepts. `Or(vec![])` accepts nothing; `Any` accepts
+/// everything.
+///
+/// A plan is a **superset** of the filter: every element the filter accepts
+/// is accepted by the plan, so a shard can fetch candidates from its indexes
+/// and then re-check each with [`Filter::eval`](crate::Filter::eval). The
+/// subtle part is Redis's coercions: `"10" == 10` is true, every
+/// non-numeric string equals 0, every array equals 0 and `null < 1` holds.
+/// They are dealt with once, here, by giving an indexed value *all* the keys
+/// under which an equality can find it:
+///
+/// | attribute value | [`eq_keys`]                                     | [`range_value`] |
+/// |-----------------|-------------------------------------------------|-----------------|
+/// | `null`          | `Null`                                          | 0               |
+/// | number `n`      | `Num(n)` (none if NaN)                          | `n` (none if NaN) |
+/// | string `s`      | `Str(s)`, `Num(strtod(s))` (0 if not numeric)   | `strtod(s)`     |
+/// | array           | `Num(0)`, and the keys of every element         | 0               |
+///
+/// and a literal looks up ([`literal_keys`]) `Num(n)` for a number, `Str(s)` and `Num(strtod(s))`
+/// for a string, `Null` for `null`, `Num(0)` for a tuple.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Plan {
+    /// No index can help: every element is a candidate.
+    Any,
+    /// The field's value has one of these keys (see [`eq_keys`]); an empty
+    /// list accepts nothing.
+    Eq {
+        /// The field name (without the leading dot).
+        field: String,
+        /// Keys to look up in the inverted index; distinct.
+        keys: Vec<EqKey>,
+    },
+    /// The field's [`range_value`] is within the bounds (`true` = inclusive).
+    Range {
+        /// The field name (without the leading dot).
+        field: String,
+        /// Lower bound, if any.
+        lo: Option<(f64, bool)>,
+        /// Upper bound, if any.
+        hi: Option<(f64, bool)>,
+    },
+    /// Every sub-plan accepts (never empty).
+    And(Vec<Plan>),
+    /// Some sub-plan accepts; `Or(vec![])` accepts nothing.
+    Or(Vec<Plan>),
+}
+
+impl Plan {
+    /// The plan that accepts nothing: `Or(vec![])`.
+    pub fn nothing() -> Plan {
+        Plan::Or(Vec::new())
+    }
+
+    /// True for the plan that accepts nothing.
+    pub fn is_nothing(&self) -> bool {
+        matches!(self, Plan::Or(v) if v.is_empty())
+    }
+
+    /// Whether the plan accepts an element with these attributes (the
+    /// reference the shard's indexes must agree with; also handy as a
+    /// pre-check).
+    pub fn accepts(&self, attrs: &Attributes) -> bool {
+        match self {
+            Plan::Any => true,
+            Plan::Eq { field, keys } => {
+                attrs.get(field).is_some_and(|v| eq_keys(v).iter().any(|k| keys.contains(k)))
+            }
+            Plan::Range { field, lo, hi } => {
+                attrs.get(field).and_then(range_value).is_some_and(|x| in_range(x, *lo, *hi))
+            }
+            Plan::And(ps) => ps.iter().all(|p| p.accepts(attrs)),
+            Plan::Or(ps) => ps.iter().any(|p| p.accepts(attrs)),
+        }
+    }
+}
+
+/// Whether `x` is within the bounds.
+pub fn in_range(x: f64, lo: Option<(f64, bool)>, hi: Option<(f64, bool)>) -> bool {
+    let lo_ok = match lo {
+        None => true,
+        Some((b, true)) => x >= b,
+        Some((b, false)) => x > b,
+    };
+    let hi_ok = match hi {
+        None => true,
+        Some((b, true)) => x <= b,
+        Some((b, false)) => x < b,
+    };
+    lo_ok && hi_ok
+}
+
+fn truthy(v: &Value) -> bool {
+    crate::ops::Operand::of(v).to_bool()
+}
+
+/// Derives the plan of a compiled tree. `fields` names the field indexes.
+pub(crate) fn plan_of(node: &Node, fields: &[String]) -> Plan {
+    match node {
+        Node::Const(v) => {
+            if truthy(v) {
+                Plan::Any
+            } else {
+                Plan::nothing()
+            }
+        }
+        Node::And(items) => and(items.iter().map(|n| plan_of(n, fields)).collect()),
+        Node::Or(items) => or(items.iter().map(|n| plan_of(n, fields)).collect()),
+        Node::Bin(op, a, b) => match (&**a, &**b) {
+            (Node::Field(f), Node::Const(c)) => field_const(*op, &fields[*f as usize], c, false),
+            (Node::Const(c), Node::Field(f)) => field_const(*op, &fields[*f as usize], c, true),
+            _ => Plan::Any,
+        },
+        Node::Field(_) | Node::Not(_) => Plan::Any,
+    }
+}
+
+/// `field op c` (or `c op field` when `flipped`).
+fn field_const(op: BinOp, field: &str, c: &Value, flipped: bool) -> Plan {
+    let eq = |keys: Vec<EqKey>| {
+        if keys.is_empty() {
+            Plan::nothing()
+        } else {
+            Plan::Eq { field: field.into(), keys }
+        }
+    };
+    let range = |lo: Option<(f64, bool)>, hi: Option<(f64, bool)>| {
+        let n = c_num(c);
+        if n.is_nan() {
+            return Plan::nothing();
+        }
+        Plan::Range { field: field.into(), lo, hi }
+    };
+    let n = c_num(c);
+    // Normalize to `field OP n`.
+    let op = if flipped {
+        match op {
+            BinOp::Gt => BinOp::Lt,
+            BinOp::Ge => BinOp::Le,
+            BinOp::Lt => BinOp::Gt,
+            BinOp::Le => BinOp::Ge,
+            other => other,
+        }
+    } else {
+        op
+    };
+    match op {
+        BinOp::Eq => eq(literal_keys(c)),
+        BinOp::Gt => range(Some((n, false)), None),
+        BinOp::Ge => range(Some((n, true)), None),
+        BinOp::Lt => range(None, Some((n, false))),
+        BinOp::Le => range(None, Some((n, true))),
+        BinOp::In if !flipped => match c {
+            // field in [a, b]: the field equals one of them.
+            Value::Array(items) => {
+                let mut keys = Vec::new();
+                for it in items {
+                    for k in literal_keys(it) {
+                        push_unique(&mut keys, k);
+                    }
+                }
+                eq(keys)
+            }
+            // field in "text": substring of a literal, no index for that.
+            Value::Str(_) => Plan::Any,
+            // field in 5 / field in null: never true.
+            _ => Plan::nothing(),
+        },
+        BinOp::In => match c {
+            // "text" in field: also a substring test when the field is a
+            // string; no index for that.
+            Value::Str(_) => Plan::Any,
+            // 5 in field: true only when the field is an array holding an
+            // element equal to 5.
+            other => eq(literal_keys(other)),
+        },
+        _ => Plan::Any,
+    }
+}
+
+fn c_num(c: &Value) -> f64 {
+    crate::ops::Operand::of(c).to_num()
+}
+
+/// Conjunction, simplified: `Any` parts dropped, nested `And`s flattened,
+/// ranges on one field intersected; `nothing` wins.
+fn and(parts: Vec<Plan>) -> Plan {
+    let mut out: Vec<Plan> = Vec::new();
+    for p in parts {
+        match p {
+            Plan::Any => {}
+            p if p.is_nothing() => return Plan::nothing(),
+            Plan::And(inner) => out.extend(inner),
+            p => out.push(p),
+        }
+    }
+    // Intersect ranges on the same field.
+    let mut merged: Vec<Plan> = Vec::new();
+    for p in out {
+        if let Plan::Range { field, lo, hi } = &p {
+            if let Some(Plan::Range { lo: l2, hi: h2, .. }) =
+                merged.iter_mut().find(|q| matches!(q, Plan::Range { field: f, .. } if f == field))
+            {
+                *l2 = tighter_lo(*l2, *lo);
+                *h2 = tighter_hi(*h2, *hi);
+                continue;
+            }
+        }
+        merged.push(p);
+    }
+    match merged.len() {
+        0 => Plan::Any,
+        1 => merged.pop().unwrap_or(Plan::Any),
+        _ => Plan::And(merged),
+    }
+}
+
+fn tighter_lo(a: Option<(f64, bool)>, b: Option<(f64, bool)>) -> Option<(f64, bool)> {
+    match (a, b) {
+        (None, x) | (x, None) => x,
+        (Some((x, xi)), Some((y, yi))) => {
+            if x > y {
+                Some((x, xi))
+            } else if y > x {
+                Some((y, yi))
+            } else {
+                Some((x, xi && yi))
+            }
+        }
+    }
+}
+
+fn tighter_hi(a: Option<(f64, bool)>, b: Option<(f64, bool)>) -> Option<(f64, bool)> {
+    match (a, b) {
+        (None, x) | (x, None) => x,
+        (Some((x, xi)), Some((y, yi))) => {
+            if x < y {
+                Some((x, xi))
+            } else if y < x {
+                Some((y, yi))
+            } else {
+                Some((x, xi && yi))
+            }
+        }
+    }
+}
+
+/// Disjunction, simplified: `Any` wins, `nothing` parts dropped, nested
+/// `Or`s flattened.
+fn or(parts: Vec<Plan>) -> Plan {
+    let mut out: Vec<Plan> = Vec::new();
+    for p in parts {
+        match p {
+            Plan::Any => return Plan::Any,
+            Plan::Or(inner) => out.extend(inner),
+            p => out.push(p),
+        }
+    }
+    if out.len() == 1 {
+        out.pop().unwrap_or(Plan::Any)
+    } else {
+        Plan::Or(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    #[test]
+    fn keys() {
+        assert_eq!(eq_keys(&Value::Num(-0.0)), vec![EqKey::Num(0)]);
+        assert_eq!(eq_keys(&Value::Num(f64::NAN)), vec![]);
+        assert_eq!(
+            eq_keys(&Value::Str("10".into())),
+            vec![EqKey::Str("10".into()), EqKey::num(10.0).unwrap()]
+        );
+        assert_eq!(
+            eq_keys(&Value::Array(vec![Value::Num(0.0), Value::Str("a".into())])),
+            vec![EqKey::Num(0), EqKey::Str("a".into())]
+        );
+        assert_eq!(range_value(&Value::Null), Some(0.0));
+        assert_eq!(range_value(&Value::Str("x".into())), Some(0.0));
+        assert_eq!(range_value(&Value::Str("nan".into())), None);
+    }
+}
