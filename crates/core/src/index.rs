@@ -74,9 +74,11 @@ pub struct Index {
 /// How much work a filtered search may do by default before it returns what
 /// it has (`max(FACTOR·ef, MIN)` expansions): a filter that matches almost
 /// nothing would otherwise walk the whole graph. An unfiltered walk at `ef`
-/// expands about `2·ef` nodes; the filtered walk needs more where matches
-/// are sparse or far, and a caller that needs every answer finishes with an
-/// exact scan when the walk reports it stopped short.
+/// expands about `ef` nodes (measured on glove100-10k); the filtered walk
+/// needs more where matches are sparse or far, and all of its budget when
+/// fewer than `ef` elements match (it cannot converge, so it must visit
+/// everything to know it has them all). A caller that needs every answer
+/// finishes with an exact scan when the walk reports it stopped short.
 const FILTER_EXPANSION_FACTOR: usize = 32;
 const FILTER_MIN_EXPANSIONS: usize = 1024;
 
