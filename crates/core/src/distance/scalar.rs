@@ -86,9 +86,16 @@ pub fn masked_sum(q: &[f32], bits: &[u64]) -> f32 {
     s
 }
 
-/// `Σ a_i b_i` over two i8 codes (exact in i32). Used only while building.
+/// `Σ a_i b_i` over two i8 codes (exact in i32).
 pub fn dot_i8i8(a: &[i8], b: &[i8]) -> i32 {
     a.iter().zip(b).map(|(&x, &y)| x as i32 * y as i32).sum()
+}
+
+/// `(Σ q_i c_i, Σ c_i²)` over two i8 codes (exact in i32).
+pub fn dot_sq_i8i8(q: &[i8], c: &[i8]) -> (i32, i32) {
+    q.iter()
+        .zip(c)
+        .fold((0, 0), |(d, s), (&x, &y)| (d + x as i32 * y as i32, s + y as i32 * y as i32))
 }
 
 /// `Σ (sa a_i - sb b_i)²`. Used only while building.
