@@ -14,14 +14,27 @@
 //! Under cosine the original norm is also kept (4 bytes) so `get` returns the
 //! inserted vector (up to quantization).
 //!
-//! Distances. Queries stay f32. For `f32` and `i8` the traversal distance is
-//! already the exact distance between the f32 query and the stored vector
-//! (asymmetric distance), so it is also the final one. For `binary` the
-//! walk uses Hamming distance between the query's sign bits and the stored
-//! bits (cheap but coarse), and the final candidates are *rescored* with
-//! the exact asymmetric distance to `α·(2b − 1)`. Either way, the distance a
-//! shard returns is a deterministic function of the query and the stored
-//! vector, so lists from different shards merge correctly.
+//! Distances. Queries stay f32; what the walk compares depends on storage:
+//! - `f32`: the exact distance, which is also the returned one.
+//! - `i8`: the **i8 walk**. The query is quantized once per search exactly
+//!   as a stored vector is (`qs·qc`, see `quantize_i8`), and the walk
+//!   distance is the distance between that quantized query and the stored
+//!   `s·c`, from one exact integer dot product `qc·c` (cosine, inner
+//!   product) or `(qc·c, c·c)` (L2: `‖qs·qc‖² − 2 qs s qc·c + s² c·c`). Those
+//!   kernels read a quarter of the bytes of f32 ones and do integer
+//!   multiply-adds (`vpmaddwd`, `vpdpbusd`). The final `ef` candidates are
+//!   then *rescored* with the exact asymmetric distance between the f32
+//!   query and `s·c`, and re-sorted, so the returned distance does not
+//!   depend on the query's quantization. While building, an inserted vector
+//!   quantizes to its own stored codes, so the insert walk and the neighbour
+//!   heuristic (`dist_nodes`, same formulas) measure alike.
+//! - `binary`: Hamming distance between the query's sign bits and the stored
+//!   bits (cheap but coarse), then the same rescoring with the exact
+//!   asymmetric distance to `α·(2b − 1)`.
+//!
+//! Either way, the distance a shard returns is a deterministic function of
+//! the query and the stored vector, so lists from different shards merge
+//! correctly.
 
 use crate::config::{Metric, Quantization};
 use crate::distance::Kernels;
@@ -58,10 +71,10 @@ pub(crate) struct Prepared {
     pub sq_norm: f32,
     pub sum: f32,
     /// i8 storage only: the query quantized exactly as a stored vector
-    /// would be, `v ≈ code_scale · codes` (the i8 walk's operand)...
+    /// would be, `v ≈ code_scale · codes` (the i8 walk's operand), and
+    /// `code_sq = ‖code_scale · codes‖²` (the i8 walk's L2).
     pub codes: Vec<i8>,
     pub code_scale: f32,
-    /// ...and `‖code_scale · codes‖²` (the i8 walk's L2).
     pub code_sq: f32,
 }
 
@@ -266,7 +279,9 @@ impl Vectors {
         v
     }
 
-    /// Traversal distance from a prepared query to `slot`.
+    /// Traversal distance from a query prepared by [`Vectors::prepare`] or
+    /// [`Vectors::prepare_slot`] to `slot` (for i8 and binary, an
+    /// approximation that [`Vectors::rescore`] replaces before returning).
     #[inline(always)]
     pub fn dist(&self, q: &Prepared, slot: u32) -> f32 {
         let s = slot as usize;

@@ -35,7 +35,7 @@ fn check_one(k: &Kernels, scalar: &Kernels, rng: &mut Rng, dim: usize, off: usiz
     let other_buf: Vec<u64> = (0..words + off).map(|_| rng.next()).collect();
     let mut bits = bits_buf[off..].to_vec();
     let other = &other_buf[off..];
-    if dim % 64 != 0 {
+    if !dim.is_multiple_of(64) {
         bits[words - 1] &= (1u64 << (dim % 64)) - 1;
     }
     let tol = |x: f32| 1e-4 * (1.0 + x.abs()) * (dim as f32).sqrt();
