@@ -5,9 +5,10 @@
 //! ```text
 //! ann --data DIR [--m 16] [--ef-construction 200] [--ef 10,20,40,80,160,320]
 //!     [--k 10] [--quantization f32|i8|binary] [--json]
-//!     [--kernels LIST] [--rounds N]          (Q may be a list: f32,i8)
+//!     [--kernels LIST] [--rounds N] [--interleave query|pass]
+//!                                            (Q may be a list: f32,i8)
 //! ```
-//! Lists in `--quantization`, and `--kernels` / `--rounds`, are optional
+//! Lists in `--quantization`, and `--kernels` / `--rounds` / `--interleave`, are optional
 //! additions: without them the output is exactly as before.
 
 use std::path::PathBuf;
@@ -41,6 +42,9 @@ OPTIONS:
                                built with the first and copied (snapshot) for the
                                others                             [default: the best set]
     --rounds N                 timed passes over the queries per ef [default: 1]
+    --interleave query|pass    take turns between configurations after each query
+                               (all equally cold) or after each pass over all
+                               queries (each in a warm cache)    [default: query]
 
 With several quantizations or kernel sets, each query runs on every
 configuration in turn (same process, same moment), and each line also gives
@@ -64,6 +68,7 @@ struct Args {
     json: bool,
     kernels: Vec<String>,
     rounds: usize,
+    by_pass: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -78,6 +83,7 @@ fn parse() -> Result<Args, String> {
         json: false,
         kernels: Vec::new(),
         rounds: 1,
+        by_pass: false,
     };
     let mut have_data = false;
     let mut it = std::env::args().skip(1);
@@ -119,6 +125,13 @@ fn parse() -> Result<Args, String> {
                 a.kernels = val("--kernels")?.split(',').map(|s| s.trim().to_string()).collect()
             }
             "--rounds" => a.rounds = num(val("--rounds")?, "--rounds")?.max(1),
+            "--interleave" => {
+                a.by_pass = match val("--interleave")?.as_str() {
+                    "query" => false,
+                    "pass" => true,
+                    other => return Err(format!("--interleave: {other:?} is not query or pass")),
+                }
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -216,8 +229,9 @@ fn run(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
     if !a.json {
         if compare {
             println!(
-                "(queries interleaved across the {} configurations, {} rounds; ratios to the first: \
+                "({} interleaved across the {} configurations, {} rounds; ratios to the first: \
                  QPS, and p50 latency inverted so > 1 is faster)",
+                if a.by_pass { "passes" } else { "queries" },
                 entries.len(),
                 a.rounds
             );
@@ -231,7 +245,7 @@ fn run(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut scratch = Scratch::new();
     for &ef in &a.efs {
-        let passes = measure(&entries, &mut scratch, &ds, a.k, ef, a.rounds)?;
+        let passes = measure(&entries, &mut scratch, &ds, a.k, ef, a.rounds, a.by_pass)?;
         for (e, p) in entries.iter().zip(&passes) {
             let kernels = e.index.kernel_name();
             let qps_x = p.qps / passes[0].qps;
@@ -283,7 +297,10 @@ struct Pass {
 
 /// A warm-up pass, then `rounds` timed passes over every query. With more
 /// than one entry, each query runs on every entry in turn before the next
-/// query, so a noisy neighbour on a shared machine slows all of them alike.
+/// query (`by_pass` false), so a noisy neighbour on a shared machine slows
+/// all of them alike, but each entry's data is partly evicted by the others;
+/// or each entry runs a whole pass in turn (`by_pass` true: warm caches,
+/// noise shared only per pass).
 fn measure(
     entries: &[Entry],
     scratch: &mut Scratch,
@@ -291,6 +308,7 @@ fn measure(
     k: usize,
     ef: usize,
     rounds: usize,
+    by_pass: bool,
 ) -> Result<Vec<Pass>, Box<dyn std::error::Error>> {
     let nq = ds.queries.rows();
     for e in entries {
@@ -300,18 +318,25 @@ fn measure(
     }
     let mut lat = vec![Vec::with_capacity(nq * rounds); entries.len()];
     let mut recall = vec![0.0; entries.len()];
-    for r in 0..rounds {
-        for qi in 0..nq {
-            for (i, e) in entries.iter().enumerate() {
-                let t = Instant::now();
-                let hits = e.index.search_with(scratch, ds.queries.row(qi), k, Some(ef), None)?;
-                lat[i].push(t.elapsed().as_secs_f64() * 1e6);
-                if r == 0 {
-                    let rows: Vec<usize> =
-                        hits.iter().map(|h| h.key.parse().unwrap_or(usize::MAX)).collect();
-                    recall[i] += recall_at(&rows, ds.truth.row(qi), k);
-                }
-            }
+    // (round, query, entry) in the order they run.
+    let order: Vec<(usize, usize, usize)> = if by_pass {
+        (0..rounds)
+            .flat_map(|r| (0..entries.len()).flat_map(move |i| (0..nq).map(move |q| (r, q, i))))
+            .collect()
+    } else {
+        (0..rounds)
+            .flat_map(|r| (0..nq).flat_map(move |q| (0..entries.len()).map(move |i| (r, q, i))))
+            .collect()
+    };
+    for (r, qi, i) in order {
+        let e = &entries[i];
+        let t = Instant::now();
+        let hits = e.index.search_with(scratch, ds.queries.row(qi), k, Some(ef), None)?;
+        lat[i].push(t.elapsed().as_secs_f64() * 1e6);
+        if r == 0 {
+            let rows: Vec<usize> =
+                hits.iter().map(|h| h.key.parse().unwrap_or(usize::MAX)).collect();
+            recall[i] += recall_at(&rows, ds.truth.row(qi), k);
         }
     }
     Ok(lat
