@@ -14,17 +14,30 @@
 //! Under cosine the original norm is also kept (4 bytes) so `get` returns the
 //! inserted vector (up to quantization).
 //!
-//! Distances. Queries stay f32. For `f32` and `i8` the traversal distance is
-//! already the exact distance between the f32 query and the stored vector
-//! (asymmetric distance), so it is also the final one. For `binary` the
-//! walk uses Hamming distance between the query's sign bits and the stored
-//! bits (cheap but coarse), and the final candidates are *rescored* with
-//! the exact asymmetric distance to `α·(2b − 1)`. Either way, the distance a
-//! shard returns is a deterministic function of the query and the stored
-//! vector, so lists from different shards merge correctly.
+//! Distances. Queries stay f32; what the walk compares depends on storage:
+//! - `f32`: the exact distance, which is also the returned one.
+//! - `i8`: the **i8 walk**. The query is quantized once per search exactly
+//!   as a stored vector is (`qs·qc`, see `quantize_i8`), and the walk
+//!   distance is the distance between that quantized query and the stored
+//!   `s·c`, from one exact integer dot product `qc·c` (cosine, inner
+//!   product) or `(qc·c, c·c)` (L2: `‖qs·qc‖² − 2 qs s qc·c + s² c·c`). Those
+//!   kernels read a quarter of the bytes of f32 ones and do integer
+//!   multiply-adds (`vpmaddwd`, `vpdpbusd`). The final `ef` candidates are
+//!   then *rescored* with the exact asymmetric distance between the f32
+//!   query and `s·c`, and re-sorted, so the returned distance does not
+//!   depend on the query's quantization. While building, an inserted vector
+//!   quantizes to its own stored codes, so the insert walk and the neighbour
+//!   heuristic (`dist_nodes`, same formulas) measure alike.
+//! - `binary`: Hamming distance between the query's sign bits and the stored
+//!   bits (cheap but coarse), then the same rescoring with the exact
+//!   asymmetric distance to `α·(2b − 1)`.
+//!
+//! Either way, the distance a shard returns is a deterministic function of
+//! the query and the stored vector, so lists from different shards merge
+//! correctly.
 
 use crate::config::{Metric, Quantization};
-use crate::distance::{scalar, Kernels};
+use crate::distance::Kernels;
 use crate::math;
 use alloc::vec::Vec;
 
@@ -57,6 +70,34 @@ pub(crate) struct Prepared {
     /// `Σ v_i²` and `Σ v_i` (binary rescoring).
     pub sq_norm: f32,
     pub sum: f32,
+    /// i8 storage only: the query quantized exactly as a stored vector
+    /// would be, `v ≈ code_scale · codes` (the i8 walk's operand), and
+    /// `code_sq = ‖code_scale · codes‖²` (the i8 walk's L2).
+    pub codes: Vec<i8>,
+    pub code_scale: f32,
+    pub code_sq: f32,
+}
+
+/// Quantizes `v` into `out` (same length) the way i8 storage does, and
+/// returns the scale `s` (so `v ≈ s·out`) and `Σ out_i²`.
+///
+/// `out_i = round(v_i · 127 / max|v|)`, `s = max|v| / 127`; under cosine
+/// only the direction counts, so `s = 1/‖out‖` makes the reconstruction
+/// exactly unit length and rounding error does not also bend the magnitude.
+/// Stored vectors and i8-walk queries both go through here, so a stored
+/// vector prepared as a query gets back its own codes and scale.
+fn quantize_i8(v: &[f32], metric: Metric, out: &mut [i8]) -> (f32, i32) {
+    let max = v.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    let scale = if max > 0.0 { max / 127.0 } else { 0.0 };
+    let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
+    let mut sq = 0i32;
+    for (c, x) in out.iter_mut().zip(v) {
+        *c = math::round(x * inv).clamp(-127.0, 127.0) as i8;
+        // At most 127² · 65536 < 2³¹ (dim is at most 65536).
+        sq += *c as i32 * *c as i32;
+    }
+    let s = if metric == Metric::Cosine && sq > 0 { 1.0 / math::sqrt(sq as f32) } else { scale };
+    (s, sq)
 }
 
 impl Vectors {
@@ -128,22 +169,7 @@ impl Vectors {
         match &mut self.codes {
             Codes::F32(d) => d[s * dim..(s + 1) * dim].copy_from_slice(v),
             Codes::I8 { codes, scales } => {
-                let max = v.iter().fold(0.0f32, |m, x| m.max(x.abs()));
-                let scale = if max > 0.0 { max / 127.0 } else { 0.0 };
-                let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
-                let mut sq = 0.0f32;
-                for (c, x) in codes[s * dim..(s + 1) * dim].iter_mut().zip(v) {
-                    *c = math::round(x * inv).clamp(-127.0, 127.0) as i8;
-                    sq += (*c as f32) * (*c as f32);
-                }
-                // Under cosine only the direction counts: pick the scale that
-                // makes the reconstruction exactly unit length, so rounding
-                // error does not also bend the magnitude.
-                scales[s] = if self.metric == Metric::Cosine && sq > 0.0 {
-                    1.0 / math::sqrt(sq)
-                } else {
-                    scale
-                };
+                scales[s] = quantize_i8(v, self.metric, &mut codes[s * dim..(s + 1) * dim]).0;
             }
             Codes::Binary { bits, alphas } => {
                 let out = &mut bits[s * words..(s + 1) * words];
@@ -204,6 +230,13 @@ impl Vectors {
     }
 
     fn finish_prepare(&self, out: &mut Prepared) {
+        if let Codes::I8 { .. } = self.codes {
+            out.codes.clear();
+            out.codes.resize(out.v.len(), 0);
+            let (s, sq) = quantize_i8(&out.v, self.metric, &mut out.codes);
+            out.code_scale = s;
+            out.code_sq = s * s * sq as f32;
+        }
         if let Codes::Binary { .. } = self.codes {
             out.bits.clear();
             out.bits.resize(self.words, 0);
@@ -246,7 +279,9 @@ impl Vectors {
         v
     }
 
-    /// Traversal distance from a prepared query to `slot`.
+    /// Traversal distance from a query prepared by [`Vectors::prepare`] or
+    /// [`Vectors::prepare_slot`] to `slot` (for i8 and binary, an
+    /// approximation that [`Vectors::rescore`] replaces before returning).
     #[inline(always)]
     pub fn dist(&self, q: &Prepared, slot: u32) -> f32 {
         let s = slot as usize;
@@ -261,12 +296,19 @@ impl Vectors {
                 }
             }
             Codes::I8 { codes, scales } => {
+                // The i8 walk: the distance between the *quantized* query
+                // `qs·qc` and the stored `s·c`, from one integer dot product
+                // (plus `c·c` for L2). Rescored before it is returned.
                 let c = &codes[s * dim..(s + 1) * dim];
                 let sc = scales[s];
+                let w = q.code_scale * sc;
                 match self.metric {
-                    Metric::Cosine => 1.0 - sc * (self.k.dot_i8)(&q.v, c),
-                    Metric::L2 => (self.k.l2sq_i8)(&q.v, c, sc),
-                    Metric::InnerProduct => -sc * (self.k.dot_i8)(&q.v, c),
+                    Metric::Cosine => 1.0 - w * (self.k.dot_i8i8)(&q.codes, c) as f32,
+                    Metric::L2 => {
+                        let (d, cc) = (self.k.dot_sq_i8i8)(&q.codes, c);
+                        (q.code_sq - 2.0 * w * d as f32 + sc * sc * cc as f32).max(0.0)
+                    }
+                    Metric::InnerProduct => -w * (self.k.dot_i8i8)(&q.codes, c) as f32,
                 }
             }
             Codes::Binary { bits, .. } => {
@@ -277,7 +319,7 @@ impl Vectors {
 
     /// Whether traversal distances must be rescored before they are returned.
     pub fn needs_rescore(&self) -> bool {
-        matches!(self.codes, Codes::Binary { .. })
+        matches!(self.codes, Codes::Binary { .. } | Codes::I8 { .. })
     }
 
     /// Exact asymmetric distance from the f32 query to the stored vector.
@@ -295,7 +337,16 @@ impl Vectors {
                     Metric::L2 => (q.sq_norm - 2.0 * qx + self.dim as f32 * a * a).max(0.0),
                 }
             }
-            _ => self.dist(q, slot),
+            Codes::I8 { codes, scales } => {
+                let c = &codes[s * self.dim..(s + 1) * self.dim];
+                let sc = scales[s];
+                match self.metric {
+                    Metric::Cosine => 1.0 - sc * (self.k.dot_i8)(&q.v, c),
+                    Metric::L2 => (self.k.l2sq_i8)(&q.v, c, sc),
+                    Metric::InnerProduct => -sc * (self.k.dot_i8)(&q.v, c),
+                }
+            }
+            Codes::F32(_) => self.dist(q, slot),
         }
     }
 
@@ -315,10 +366,18 @@ impl Vectors {
             Codes::I8 { codes, scales } => {
                 let (x, y) = (&codes[a * dim..(a + 1) * dim], &codes[b * dim..(b + 1) * dim]);
                 let (sa, sb) = (scales[a], scales[b]);
+                // The same formulas as the i8 walk in `dist`, so the
+                // heuristic compares like with like: a stored vector
+                // prepared as a query gets its own codes and scale back.
                 match self.metric {
-                    Metric::Cosine => 1.0 - sa * sb * scalar::dot_i8i8(x, y) as f32,
-                    Metric::L2 => scalar::l2sq_i8i8(x, sa, y, sb),
-                    Metric::InnerProduct => -sa * sb * scalar::dot_i8i8(x, y) as f32,
+                    Metric::Cosine => 1.0 - sa * sb * (self.k.dot_i8i8)(x, y) as f32,
+                    Metric::L2 => {
+                        let (xy, yy) = (self.k.dot_sq_i8i8)(x, y);
+                        let xx = (self.k.dot_i8i8)(x, x);
+                        (sa * sa * xx as f32 - 2.0 * sa * sb * xy as f32 + sb * sb * yy as f32)
+                            .max(0.0)
+                    }
+                    Metric::InnerProduct => -sa * sb * (self.k.dot_i8i8)(x, y) as f32,
                 }
             }
             Codes::Binary { bits, .. } => {

@@ -151,7 +151,7 @@ fn invalid_configs_are_explained() {
 #[test]
 fn filter_restricts_results_and_update_relinks() {
     let mut idx = index(Metric::L2);
-    let even = |k: &str| k[1..].parse::<u32>().unwrap() % 2 == 0;
+    let even = |k: &str| k[1..].parse::<u32>().unwrap().is_multiple_of(2);
     let hits = idx.search(&[1.0, 0.0, 0.5], 5, None, Some(&even)).unwrap();
     assert_eq!(hits.len(), 5);
     assert!(hits.iter().all(|h| even(h.key)));

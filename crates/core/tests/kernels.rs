@@ -13,32 +13,87 @@ fn simd_kernels_match_scalar() {
     let dims: Vec<usize> = (1..=70).chain([100, 127, 128, 129, 384, 768, 1536]).collect();
     for k in &sets {
         for &dim in &dims {
-            let a = rng.vec(dim);
-            let b = rng.vec(dim);
-            let c: Vec<i8> = (0..dim).map(|_| (rng.next() % 255) as i8).collect();
-            let words = dim.div_ceil(64);
-            let mut bits: Vec<u64> = (0..words).map(|_| rng.next()).collect();
-            let other: Vec<u64> = (0..words).map(|_| rng.next()).collect();
-            if dim % 64 != 0 {
-                bits[words - 1] &= (1u64 << (dim % 64)) - 1;
+            // Operands start 0..3 elements into a larger buffer, so the
+            // SIMD loads see every misalignment, not just the allocator's.
+            for off in 0..4 {
+                check_one(k, &scalar, &mut rng, dim, off);
             }
-            let tol = |x: f32| 1e-4 * (1.0 + x.abs()) * (dim as f32).sqrt();
-            let close = |name: &str, x: f32, y: f32| {
-                assert!((x - y).abs() <= tol(y), "{} {name} dim {dim}: {x} vs scalar {y}", k.name);
-            };
-            close("dot", (k.dot)(&a, &b), (scalar.dot)(&a, &b));
-            close("l2sq", (k.l2sq)(&a, &b), (scalar.l2sq)(&a, &b));
-            close("dot_i8", (k.dot_i8)(&a, &c), (scalar.dot_i8)(&a, &c));
-            close("l2sq_i8", (k.l2sq_i8)(&a, &c, 0.013), (scalar.l2sq_i8)(&a, &c, 0.013));
-            close("masked_sum", (k.masked_sum)(&a, &bits), (scalar.masked_sum)(&a, &bits));
-            assert_eq!(
-                (k.hamming)(&bits, &other),
-                (scalar.hamming)(&bits, &other),
-                "{} hamming",
-                k.name
-            );
         }
     }
+}
+
+fn check_one(k: &Kernels, scalar: &Kernels, rng: &mut Rng, dim: usize, off: usize) {
+    let a_buf = rng.vec(dim + off);
+    let b_buf = rng.vec(dim + off);
+    // All 256 byte values occur, -128 included (stored codes never hold
+    // it, but the integer kernels must be exact for any i8).
+    let c_buf: Vec<i8> = (0..dim + off).map(|_| rng.next() as u8 as i8).collect();
+    let d_buf: Vec<i8> = (0..dim + off).map(|_| rng.next() as u8 as i8).collect();
+    let (a, b, c, d) = (&a_buf[off..], &b_buf[off..], &c_buf[off..], &d_buf[off..]);
+    let words = dim.div_ceil(64);
+    let bits_buf: Vec<u64> = (0..words + off).map(|_| rng.next()).collect();
+    let other_buf: Vec<u64> = (0..words + off).map(|_| rng.next()).collect();
+    let mut bits = bits_buf[off..].to_vec();
+    let other = &other_buf[off..];
+    if !dim.is_multiple_of(64) {
+        bits[words - 1] &= (1u64 << (dim % 64)) - 1;
+    }
+    let tol = |x: f32| 1e-4 * (1.0 + x.abs()) * (dim as f32).sqrt();
+    let close = |name: &str, x: f32, y: f32| {
+        assert!(
+            (x - y).abs() <= tol(y),
+            "{} {name} dim {dim} offset {off}: {x} vs scalar {y}",
+            k.name
+        );
+    };
+    close("dot", (k.dot)(a, b), (scalar.dot)(a, b));
+    close("l2sq", (k.l2sq)(a, b), (scalar.l2sq)(a, b));
+    close("dot_i8", (k.dot_i8)(a, c), (scalar.dot_i8)(a, c));
+    close("l2sq_i8", (k.l2sq_i8)(a, c, 0.013), (scalar.l2sq_i8)(a, c, 0.013));
+    close("masked_sum", (k.masked_sum)(a, &bits), (scalar.masked_sum)(a, &bits));
+    // Integer kernels are exact: every set must return the same number.
+    let want: i32 = c.iter().zip(d).map(|(&x, &y)| x as i32 * y as i32).sum();
+    let want_sq: i32 = d.iter().map(|&y| y as i32 * y as i32).sum();
+    assert_eq!((scalar.dot_i8i8)(c, d), want, "scalar dot_i8i8 dim {dim}");
+    assert_eq!((k.dot_i8i8)(c, d), want, "{} dot_i8i8 dim {dim} offset {off}", k.name);
+    assert_eq!(
+        (k.dot_sq_i8i8)(c, d),
+        (want, want_sq),
+        "{} dot_sq_i8i8 dim {dim} offset {off}",
+        k.name
+    );
+    // Extremes: all -128 and all 127 (largest magnitudes either way).
+    let lo = vec![-128i8; dim];
+    let hi = vec![127i8; dim];
+    let n = dim as i32;
+    assert_eq!((k.dot_i8i8)(&lo, &lo), 16384 * n, "{} dot_i8i8 -128 dim {dim}", k.name);
+    assert_eq!((k.dot_i8i8)(&lo, &hi), -16256 * n, "{} dot_i8i8 mixed dim {dim}", k.name);
+    assert_eq!(
+        (k.dot_sq_i8i8)(&hi, &lo),
+        (-16256 * n, 16384 * n),
+        "{} dot_sq_i8i8 dim {dim}",
+        k.name
+    );
+    assert_eq!(
+        (k.hamming)(&bits, other),
+        (scalar.hamming)(&bits, other),
+        "{} hamming dim {dim}",
+        k.name
+    );
+}
+
+#[test]
+fn kernel_sets_can_be_chosen_by_name() {
+    for k in Kernels::available() {
+        let prefix = k.name.split('+').next().unwrap();
+        assert_eq!(Kernels::by_name(prefix).map(|f| f.name), Some(k.name), "{prefix}");
+        assert_eq!(Kernels::by_name(k.name).map(|f| f.name), Some(k.name));
+    }
+    assert!(Kernels::by_name("").is_none());
+    assert!(Kernels::by_name("no-such-set").is_none());
+    // `best` is one of the available sets.
+    let best = Kernels::best().name;
+    assert!(Kernels::available().iter().any(|k| k.name == best), "{best}");
 }
 
 #[test]
@@ -48,6 +103,8 @@ fn scalar_kernels_are_correct() {
     assert_eq!((s.l2sq)(&[1.0, 2.0], &[4.0, 6.0]), 25.0);
     assert_eq!((s.dot_i8)(&[1.0, -2.0], &[3, 4]), -5.0);
     assert_eq!((s.l2sq_i8)(&[1.0, 1.0], &[2, 0], 0.5), 1.0);
+    assert_eq!((s.dot_i8i8)(&[1, -2, 127], &[3, 4, -128]), 3 - 8 - 16256);
+    assert_eq!((s.dot_sq_i8i8)(&[1, -2], &[3, -4]), (11, 25));
     assert_eq!((s.hamming)(&[0b1011], &[0b0001]), 2);
     assert_eq!((s.masked_sum)(&[1.0, 2.0, 4.0], &[0b101]), 5.0);
 }

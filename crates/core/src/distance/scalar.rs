@@ -86,9 +86,28 @@ pub fn masked_sum(q: &[f32], bits: &[u64]) -> f32 {
     s
 }
 
-/// `Σ a_i b_i` over two i8 codes (exact in i32). Used only while building.
+/// `Σ a_i b_i` over two i8 codes (exact in i32). Sixteen i32 lanes over
+/// `chunks_exact(16)` so LLVM vectorizes it (SSE2 `pmaddwd` on x86_64); a
+/// plain `zip().sum()` did not vectorize and was 2× slower than `dot_i8`.
 pub fn dot_i8i8(a: &[i8], b: &[i8]) -> i32 {
-    a.iter().zip(b).map(|(&x, &y)| x as i32 * y as i32).sum()
+    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
+    let tail: i32 =
+        ca.remainder().iter().zip(cb.remainder()).map(|(&x, &y)| x as i32 * y as i32).sum();
+    let mut acc = [0i32; 16];
+    for (x, y) in ca.zip(cb) {
+        for j in 0..16 {
+            acc[j] += x[j] as i32 * y[j] as i32;
+        }
+    }
+    tail + acc.iter().sum::<i32>()
+}
+
+/// `(Σ q_i c_i, Σ c_i²)` over two i8 codes (exact in i32). A plain fold:
+/// written like `dot_i8i8` (two arrays of 16 lanes) it measured 2× slower.
+pub fn dot_sq_i8i8(q: &[i8], c: &[i8]) -> (i32, i32) {
+    q.iter()
+        .zip(c)
+        .fold((0, 0), |(d, s), (&x, &y)| (d + x as i32 * y as i32, s + y as i32 * y as i32))
 }
 
 /// `Σ (sa a_i - sb b_i)²`. Used only while building.

@@ -27,7 +27,17 @@ use super::Kernels;
 use core::arch::wasm32::*;
 
 pub(crate) fn kernels() -> Kernels {
-    Kernels { name: KERNELS_NAME, dot, l2sq, dot_i8, l2sq_i8, hamming, masked_sum }
+    Kernels {
+        name: KERNELS_NAME,
+        dot,
+        l2sq,
+        dot_i8,
+        l2sq_i8,
+        dot_i8i8,
+        dot_sq_i8i8,
+        hamming,
+        masked_sum,
+    }
 }
 
 #[cfg(target_feature = "relaxed-simd")]
@@ -242,6 +252,71 @@ fn l2sq_i8(q: &[f32], c: &[i8], scale: f32) -> f32 {
         i += 1;
     }
     s
+}
+
+/// Loads 16 signed bytes at `p` widened to two i16x8.
+///
+/// # Safety
+/// 16 readable bytes at `p`.
+#[inline(always)]
+unsafe fn ld_i16x16(p: *const i8) -> (v128, v128) {
+    // SAFETY: by the caller.
+    let b = unsafe { v128_load(p as *const v128) };
+    (i16x8_extend_low_i8x16(b), i16x8_extend_high_i8x16(b))
+}
+
+/// i8·i8, exact: widen to i16 and `i32x4.dot_i16x8_s` (products of pairs
+/// added into i32 lanes, no saturation). The relaxed
+/// `i32x4.relaxed_dot_i8x16_i7x16_add` would need 7-bit codes on one side.
+fn dot_i8i8(a: &[i8], b: &[i8]) -> i32 {
+    let n = a.len().min(b.len());
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut acc = i32x4_splat(0);
+    let mut i = 0;
+    while i + 16 <= n {
+        // SAFETY: i + 16 <= n, the length of both slices.
+        let ((a0, a1), (b0, b1)) = unsafe { (ld_i16x16(pa.add(i)), ld_i16x16(pb.add(i))) };
+        acc = i32x4_add(acc, i32x4_add(i32x4_dot_i16x8(a0, b0), i32x4_dot_i16x8(a1, b1)));
+        i += 16;
+    }
+    let mut s = i32x4_extract_lane::<0>(acc)
+        + i32x4_extract_lane::<1>(acc)
+        + i32x4_extract_lane::<2>(acc)
+        + i32x4_extract_lane::<3>(acc);
+    while i < n {
+        s += a[i] as i32 * b[i] as i32;
+        i += 1;
+    }
+    s
+}
+
+/// `(q·c, c·c)`, exact, as `dot_i8i8`.
+fn dot_sq_i8i8(q: &[i8], c: &[i8]) -> (i32, i32) {
+    let n = q.len().min(c.len());
+    let (pq, pc) = (q.as_ptr(), c.as_ptr());
+    let mut dot = i32x4_splat(0);
+    let mut sq = i32x4_splat(0);
+    let mut i = 0;
+    while i + 16 <= n {
+        // SAFETY: i + 16 <= n, the length of both slices.
+        let ((q0, q1), (c0, c1)) = unsafe { (ld_i16x16(pq.add(i)), ld_i16x16(pc.add(i))) };
+        dot = i32x4_add(dot, i32x4_add(i32x4_dot_i16x8(q0, c0), i32x4_dot_i16x8(q1, c1)));
+        sq = i32x4_add(sq, i32x4_add(i32x4_dot_i16x8(c0, c0), i32x4_dot_i16x8(c1, c1)));
+        i += 16;
+    }
+    let lanes = |v: v128| {
+        i32x4_extract_lane::<0>(v)
+            + i32x4_extract_lane::<1>(v)
+            + i32x4_extract_lane::<2>(v)
+            + i32x4_extract_lane::<3>(v)
+    };
+    let (mut d, mut s) = (lanes(dot), lanes(sq));
+    while i < n {
+        d += q[i] as i32 * c[i] as i32;
+        s += c[i] as i32 * c[i] as i32;
+        i += 1;
+    }
+    (d, s)
 }
 
 fn hamming(a: &[u64], b: &[u64]) -> u32 {

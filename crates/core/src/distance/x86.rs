@@ -15,6 +15,8 @@ pub(crate) fn kernels() -> Kernels {
         l2sq: |a, b| unsafe { l2sq(a, b) },
         dot_i8: |q, c| unsafe { dot_i8(q, c) },
         l2sq_i8: |q, c, s| unsafe { l2sq_i8(q, c, s) },
+        dot_i8i8: |a, b| unsafe { dot_i8i8(a, b) },
+        dot_sq_i8i8: |q, c| unsafe { dot_sq_i8i8(q, c) },
         hamming: |a, b| unsafe { hamming(a, b) },
         masked_sum: |q, b| unsafe { masked_sum(q, b) },
     }
@@ -160,6 +162,88 @@ unsafe fn l2sq_i8(q: &[f32], c: &[i8], scale: f32) -> f32 {
         i += 1;
     }
     s
+}
+
+#[inline]
+#[target_feature(enable = "avx2")]
+fn hsum_epi32(v: __m256i) -> i32 {
+    let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b01_00_11_10>(s));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b10_11_00_01>(s));
+    _mm_cvtsi128_si32(s)
+}
+
+/// Loads 16 signed bytes and widens them to 16 i16 lanes.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn load_i8x16(p: *const i8) -> __m256i {
+    // SAFETY: caller guarantees 16 readable bytes at `p`.
+    _mm256_cvtepi8_epi16(unsafe { _mm_loadu_si128(p as *const __m128i) })
+}
+
+/// i8·i8 without VNNI: widen both sides to i16 and let `vpmaddwd` add pairs
+/// of products into i32 lanes. Exact (no saturation, unlike `vpmaddubsw`,
+/// whose i16 pair sums overflow for |c| > 63 against unsigned bytes).
+#[target_feature(enable = "avx2")]
+unsafe fn dot_i8i8(a: &[i8], b: &[i8]) -> i32 {
+    let n = a.len().min(b.len());
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut acc0 = _mm256_setzero_si256();
+    let mut acc1 = _mm256_setzero_si256();
+    let mut i = 0;
+    // SAFETY: every load reads bytes i..i+16 (i+32) with i+16 <= n (i+32 <= n).
+    unsafe {
+        while i + 32 <= n {
+            acc0 = _mm256_add_epi32(
+                acc0,
+                _mm256_madd_epi16(load_i8x16(pa.add(i)), load_i8x16(pb.add(i))),
+            );
+            acc1 = _mm256_add_epi32(
+                acc1,
+                _mm256_madd_epi16(load_i8x16(pa.add(i + 16)), load_i8x16(pb.add(i + 16))),
+            );
+            i += 32;
+        }
+        if i + 16 <= n {
+            acc0 = _mm256_add_epi32(
+                acc0,
+                _mm256_madd_epi16(load_i8x16(pa.add(i)), load_i8x16(pb.add(i))),
+            );
+            i += 16;
+        }
+    }
+    let mut s = hsum_epi32(_mm256_add_epi32(acc0, acc1));
+    while i < n {
+        s += a[i] as i32 * b[i] as i32;
+        i += 1;
+    }
+    s
+}
+
+/// `(q·c, c·c)`: one more `vpmaddwd` per 16 bytes on the already widened `c`.
+#[target_feature(enable = "avx2")]
+unsafe fn dot_sq_i8i8(q: &[i8], c: &[i8]) -> (i32, i32) {
+    let n = q.len().min(c.len());
+    let (pq, pc) = (q.as_ptr(), c.as_ptr());
+    let mut dot = _mm256_setzero_si256();
+    let mut sq = _mm256_setzero_si256();
+    let mut i = 0;
+    // SAFETY: every load reads bytes i..i+16 with i+16 <= n.
+    unsafe {
+        while i + 16 <= n {
+            let (vq, vc) = (load_i8x16(pq.add(i)), load_i8x16(pc.add(i)));
+            dot = _mm256_add_epi32(dot, _mm256_madd_epi16(vq, vc));
+            sq = _mm256_add_epi32(sq, _mm256_madd_epi16(vc, vc));
+            i += 16;
+        }
+    }
+    let (mut d, mut s) = (hsum_epi32(dot), hsum_epi32(sq));
+    while i < n {
+        d += q[i] as i32 * c[i] as i32;
+        s += c[i] as i32 * c[i] as i32;
+        i += 1;
+    }
+    (d, s)
 }
 
 /// AVX2 has no vector popcount; the scalar `popcnt` instruction on 64-bit
