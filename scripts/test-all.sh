@@ -38,6 +38,9 @@ nostd() {
   RUSTFLAGS="-C target-feature=+simd128" cargo build -p vecshard-core --no-default-features \
     --target wasm32-unknown-unknown --target-dir "$CARGO_TARGET_DIR/simd128"
   cargo build -p vecshard-core --no-default-features --target x86_64-unknown-none
+  step "no_std builds of the filter language (wasm32-unknown-unknown, x86_64-unknown-none)"
+  cargo build -p vecshard-filter --no-default-features --target wasm32-unknown-unknown
+  cargo build -p vecshard-filter --no-default-features --target x86_64-unknown-none
 }
 
 native() { step "native tests"; cargo test --workspace; }
