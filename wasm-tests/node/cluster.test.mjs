@@ -119,7 +119,7 @@ test('save() and Cluster.load() cover every shard, with a manifest', async (t) =
   const saved = await a.save();
   // The native data dir's cluster.json, field for field.
   assert.deepEqual(saved.manifest, {
-    format: { cluster: 1, snapshot: 1, core_snapshot: 1, wal: 1, protocol: 1 }, shards: 3, hash: 'xxh3_64(key, seed 0) mod N',
+    format: { cluster: 1, snapshot: 1, core_snapshot: 1, wal: 2, protocol: 1 }, shards: 3, hash: 'xxh3_64(key, seed 0) mod N',
     settings: { dim: DIM, metric: 'ip', m: 16, ef_construction: 200, ef_search: 64, quantization: 'i8', seed: 3 },
   });
   assert.equal(saved.shards.length, 3);

@@ -72,6 +72,7 @@ impl Cluster {
         cfg: HostConfig,
     ) -> Result<Cluster> {
         let dir = dir.as_ref();
+        crate::failpoint::init_from_env().map_err(Error::invalid_argument)?;
         if shards == 0 {
             return Err(Error::invalid_argument("a cluster needs at least one shard"));
         }
@@ -144,11 +145,13 @@ impl Cluster {
                 manifest.shards
             )));
         }
+        crate::failpoint::init_from_env().map_err(Error::invalid_argument)?;
         let rt = runtime(&cfg)?;
         worker::start(spec(dir, &manifest, i, &cfg, &rt)?)
     }
 
     fn start(dir: &Path, manifest: Manifest, cfg: HostConfig) -> Result<Cluster> {
+        crate::failpoint::init_from_env().map_err(Error::invalid_argument)?;
         let rt = runtime(&cfg)?;
         let specs = (0..manifest.shards)
             .map(|i| spec(dir, &manifest, i, &cfg, &rt))
@@ -214,9 +217,19 @@ impl Cluster {
         self.shards.iter().map(ShardHandle::stats).collect()
     }
 
-    /// Checkpoints every shard (in parallel); the first error, if any.
+    /// Checkpoints every shard that has writes not yet in its snapshot (in
+    /// parallel), blocking until done; the first error, if any. Concurrent
+    /// calls share the work (see [`ShardHandle::checkpoint_async`]).
     pub fn checkpoint_all(&self) -> Result<()> {
         ShardHandle::checkpoint_many(&self.shards)
+    }
+
+    /// [`Cluster::checkpoint_all`] as a future, for servers: wrap it in a
+    /// deadline; dropping it withdraws the request, and a checkpoint nobody
+    /// waits for any more is skipped, so abandoned requests leave at most
+    /// one running and one queued checkpoint per shard.
+    pub fn checkpoint_all_async(&self) -> futures::future::BoxFuture<'static, Result<()>> {
+        ShardHandle::checkpoint_many_async(&self.shards)
     }
 
     /// Checkpoints what is pending and stops every shard; the first error,

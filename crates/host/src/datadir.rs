@@ -16,14 +16,13 @@
 //! `cluster.json` is always complete.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use vecshard_shard::{Settings, WireMetric, WireQuantization, PROTOCOL_VERSION};
 
 use crate::error::{Error, Result};
-use crate::wal;
+use crate::{failpoint, wal};
 
 /// Version of the `cluster.json` layout and of the data dir layout.
 pub const CLUSTER_VERSION: u32 = 1;
@@ -241,15 +240,69 @@ pub fn shard_dir(dir: &Path, i: u32) -> PathBuf {
     dir.join(format!("shard-{i:03}"))
 }
 
-/// Writes `bytes` to `tmp`, fsyncs, renames it to `dest`, fsyncs the dir.
+/// Writes `bytes` to `tmp`, fsyncs, renames it to `dest`, fsyncs the dir
+/// (failpoints `manifest.*`). On failure the temp file is removed.
 pub fn write_durably(tmp: &Path, dest: &Path, bytes: &[u8]) -> Result<()> {
+    write_durably_named(&MANIFEST_OPS, tmp, dest, bytes).map_err(|e| e.error)
+}
+
+/// The failpoint names of one kind of durably written file.
+pub(crate) struct FileOps {
+    pub create: &'static str,
+    pub write: &'static str,
+    pub fsync: &'static str,
+    pub rename: &'static str,
+    pub dirsync: &'static str,
+}
+
+pub(crate) const MANIFEST_OPS: FileOps = FileOps {
+    create: "manifest.create",
+    write: "manifest.write",
+    fsync: "manifest.fsync",
+    rename: "manifest.rename",
+    dirsync: "manifest.dirsync",
+};
+
+pub(crate) const SNAPSHOT_OPS: FileOps = FileOps {
+    create: "snapshot.create",
+    write: "snapshot.write",
+    fsync: "snapshot.fsync",
+    rename: "snapshot.rename",
+    dirsync: "snapshot.dirsync",
+};
+
+/// Why [`write_durably_named`] failed, and whether `dest` had already been
+/// replaced (the rename is the point of no return).
+#[derive(Debug)]
+pub(crate) struct DurableError {
+    pub error: Error,
+    pub renamed: bool,
+}
+
+pub(crate) fn write_durably_named(
+    ops: &FileOps,
+    tmp: &Path,
+    dest: &Path,
+    bytes: &[u8],
+) -> Result<(), DurableError> {
+    let before = |error: Error| {
+        wal::remove_tmp(tmp);
+        DurableError { error, renamed: false }
+    };
     {
-        let mut f = File::create(tmp).map_err(|e| Error::io("create", tmp, e))?;
-        f.write_all(bytes).map_err(|e| Error::io("write", tmp, e))?;
-        f.sync_all().map_err(|e| Error::io("fsync", tmp, e))?;
+        let mut f = failpoint::check(ops.create)
+            .and_then(|()| File::create(tmp))
+            .map_err(|e| before(Error::io("create", tmp, e)))?;
+        failpoint::write_all(ops.write, &mut f, bytes)
+            .map_err(|e| before(Error::io("write", tmp, e)))?;
+        failpoint::check(ops.fsync)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| before(Error::io("fsync", tmp, e)))?;
     }
-    std::fs::rename(tmp, dest).map_err(|e| Error::io("rename", tmp, e))?;
-    wal::sync_dir(dest)
+    failpoint::check(ops.rename)
+        .and_then(|()| std::fs::rename(tmp, dest))
+        .map_err(|e| before(Error::io("rename", tmp, e)))?;
+    wal::sync_dir_named(ops.dirsync, dest).map_err(|error| DurableError { error, renamed: true })
 }
 
 /// Takes the exclusive lock of a shard folder, held until the file closes.

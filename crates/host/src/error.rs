@@ -65,6 +65,15 @@ pub enum ErrorKind {
         /// What is wrong.
         message: String,
     },
+    /// A write-ahead log follows a snapshot (its base is not the empty
+    /// one), but `snapshot.bin` is missing: opening would silently drop
+    /// the log's writes, so the shard refuses to open.
+    MissingSnapshot {
+        /// The missing snapshot file.
+        path: PathBuf,
+        /// The log that needs it.
+        wal: PathBuf,
+    },
     /// Another process (or another `Cluster` in this one) has the shard open.
     Locked {
         /// The lock file.
@@ -133,6 +142,49 @@ impl Error {
         })
     }
 
+    pub(crate) fn missing_snapshot(path: &Path, wal: &Path) -> Error {
+        Error::new(ErrorKind::MissingSnapshot { path: path.to_path_buf(), wal: wal.to_path_buf() })
+    }
+
+    /// A copy of this error, for the several callers who waited on one
+    /// coalesced checkpoint (an I/O source is copied as its kind and text).
+    pub(crate) fn duplicate(&self) -> Error {
+        Error::new(match self.kind() {
+            ErrorKind::Io { op, path, source } => ErrorKind::Io {
+                op,
+                path: path.clone(),
+                source: io::Error::new(source.kind(), source.to_string()),
+            },
+            ErrorKind::NotEmpty { dir } => ErrorKind::NotEmpty { dir: dir.clone() },
+            ErrorKind::NotADataDir { dir } => ErrorKind::NotADataDir { dir: dir.clone() },
+            ErrorKind::Manifest { path, message } => {
+                ErrorKind::Manifest { path: path.clone(), message: message.clone() }
+            }
+            ErrorKind::Mismatch { path, differences } => {
+                ErrorKind::Mismatch { path: path.clone(), differences: differences.clone() }
+            }
+            ErrorKind::CorruptSnapshot { path, message } => {
+                ErrorKind::CorruptSnapshot { path: path.clone(), message: message.clone() }
+            }
+            ErrorKind::CorruptWal { path, offset, message } => ErrorKind::CorruptWal {
+                path: path.clone(),
+                offset: *offset,
+                message: message.clone(),
+            },
+            ErrorKind::MissingSnapshot { path, wal } => {
+                ErrorKind::MissingSnapshot { path: path.clone(), wal: wal.clone() }
+            }
+            ErrorKind::Locked { path } => ErrorKind::Locked { path: path.clone() },
+            ErrorKind::Wasm { message } => ErrorKind::Wasm { message: message.clone() },
+            ErrorKind::Shard { shard, message } => {
+                ErrorKind::Shard { shard: *shard, message: message.clone() }
+            }
+            ErrorKind::InvalidArgument { message } => {
+                ErrorKind::InvalidArgument { message: message.clone() }
+            }
+        })
+    }
+
     pub(crate) fn locked(path: &Path) -> Error {
         Error::new(ErrorKind::Locked { path: path.to_path_buf() })
     }
@@ -188,6 +240,15 @@ impl fmt::Display for Error {
                  changed; the records after that point would be lost by truncating it, so \
                  this is left to you: back the file up, then truncate it at byte {offset} \
                  to keep what precedes it",
+                path.display()
+            ),
+            ErrorKind::MissingSnapshot { path, wal } => write!(
+                f,
+                "{} is missing, but the write-ahead log {} follows a snapshot (its base is not \
+                 the empty index): opening would silently lose the writes in that snapshot. \
+                 Nothing was changed; restore {} from a backup",
+                path.display(),
+                wal.display(),
                 path.display()
             ),
             ErrorKind::Locked { path } => write!(

@@ -57,6 +57,7 @@ mod config;
 pub mod datadir;
 pub mod engine;
 mod error;
+pub mod failpoint;
 pub mod wal;
 mod worker;
 

@@ -13,8 +13,51 @@
 //!    call), and with `fsync = always` synced, **before** the reply is
 //!    sent: an acknowledged write is always in the log.
 //! 4. If the append fails (disk full), the in-memory shard now holds a
-//!    write the log does not; the request fails and the shard restarts
-//!    from its folder, so memory and disk agree again.
+//!    write the log does not; the log is cut back to where it was, the
+//!    request fails and the shard restarts from its folder, so memory and
+//!    disk agree again.
+//!
+//! # When a file operation fails
+//!
+//! The rule (DESIGN.md): a write reported as failed is never visible after
+//! a restart; a write acknowledged is never lost, whatever file operation
+//! fails; a shard that cannot keep both promises stops serving writes and
+//! says why.
+//!
+//! - **fsync of the log fails: fail-stop for writes.** After a failed
+//!   `fdatasync` the OS may have dropped the pages it could not write and
+//!   marked them clean (PostgreSQL's "fsyncgate"), so neither the file nor
+//!   a retry can be trusted. With `always`, the record that failed is cut
+//!   off again (and the cut fsynced) so the write, answered "not applied",
+//!   never replays; then the shard restarts from its folder to drop it
+//!   from memory. With `everysec`, the background fsync failing means
+//!   acknowledged writes may not be on stable storage. Either way the
+//!   shard **stops accepting writes** (and checkpoints) until the process
+//!   is restarted; reads go on; [`ShardStats::writes_stopped`] and the
+//!   error of every refused write say why. If the cut itself fails, the
+//!   write's outcome is unknown and the error says so.
+//! - **A checkpoint fails before its snapshot is renamed into place:**
+//!   nothing changed; the temp file is removed and the old snapshot and
+//!   log go on.
+//! - **A checkpoint fails after the rename** (directory fsync, or creating
+//!   the new log): the snapshot on disk holds every write, the old log is
+//!   stale (recovery discards it), and there is no log to append to. The
+//!   shard keeps serving reads from memory and **creates the log before
+//!   its next write**; a write that cannot get a log fails without being
+//!   applied.
+//! - **Automatic checkpoints back off** exponentially (1 s, 2 s, ... 5 min)
+//!   after a failure, instead of retrying (and possibly trapping and
+//!   reloading the shard) every second.
+//! - Leftover `*.tmp` files are removed after a failure and at startup.
+//!
+//! # Checkpoint requests are coalesced
+//!
+//! At most one checkpoint per shard runs, and at most one more waits
+//! behind it: a caller who finds one waiting (not started) joins it, since
+//! it will include everything the caller wrote; a caller who finds one
+//! running queues the next. A shard with nothing pending answers at once.
+//! A checkpoint whose callers have all gone away (an HTTP timeout dropped
+//! the future) is skipped, so abandoned requests do not pile up work.
 //!
 //! # Traps
 //!
@@ -28,9 +71,14 @@
 //! # Background duties, between requests
 //!
 //! The worker waits on the channel with a timeout of at most a second, and
-//! after every wake-up: fsyncs the WAL under `everysec`, refreshes the
-//! memory statistic, and checkpoints when the WAL is over its size or age
-//! limit.
+//! after every wake-up: picks up a failure of the `everysec` fsync thread,
+//! refreshes the memory statistic, and checkpoints when the WAL is over its
+//! size or age limit (and no failure asked it to back off).
+//!
+//! Under `everysec` the `fdatasync` itself runs on a thread of its own
+//! ([`wal::Syncer`], on a duplicate of the log's descriptor), so a request
+//! never waits behind it on the worker; only if that thread cannot start
+//! does the worker sync between requests.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -59,8 +107,10 @@ enum Msg {
         req: Request,
         reply: Reply<Result<Response, TransportError>>,
     },
+    /// Checkpoint generation `gen` (see [`CkptQueue`]); the callers wait
+    /// in the queue, not in the message.
     Checkpoint {
-        reply: Reply<Result<()>>,
+        gen: u64,
     },
     /// Stop; with `checkpoint`, after a final checkpoint of pending writes
     /// (without, the files are left exactly as they are).
@@ -109,6 +159,31 @@ struct Shared {
     checkpoints: AtomicU64,
     requests: AtomicU64,
     down: Mutex<Option<String>>,
+    writes_stopped: Mutex<Option<String>>,
+    ckpt: Mutex<CkptQueue>,
+}
+
+/// Coalesced checkpoint requests of one shard. Generation `sent` is the
+/// newest checkpoint message sent to the worker, `started` the newest it
+/// began. When `sent > started`, a checkpoint is queued and not begun:
+/// joining it is enough (it will include every write acknowledged before).
+#[derive(Default)]
+struct CkptQueue {
+    sent: u64,
+    started: u64,
+    waiters: Vec<(u64, Reply<Result<()>>)>,
+    /// The worker has stopped: nobody will answer.
+    closed: bool,
+}
+
+impl std::fmt::Debug for CkptQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CkptQueue")
+            .field("sent", &self.sent)
+            .field("started", &self.started)
+            .field("waiters", &self.waiters.len())
+            .finish()
+    }
 }
 
 /// A snapshot of one shard's counters (for `/metrics` and `vecshard info`).
@@ -134,6 +209,10 @@ pub struct ShardStats {
     pub requests: u64,
     /// Why the shard is not serving, if it is not.
     pub down: Option<String>,
+    /// Why the shard stopped accepting writes (an fsync of its log
+    /// failed), if it did; it still serves reads. Cleared by a restart of
+    /// the process.
+    pub writes_stopped: Option<String>,
 }
 
 /// What a worker needs to know to (re)build its shard.
@@ -190,6 +269,8 @@ struct Recovered {
     len: u64,
     /// Records in the WAL (writes not yet in the snapshot).
     pending: u64,
+    /// The snapshot checksum the log follows (0: no snapshot).
+    base: u64,
 }
 
 /// Builds the shard from its folder: snapshot (or an empty index), then
@@ -209,6 +290,11 @@ fn recover(spec: &ShardSpec) -> Result<Recovered> {
             ),
         )
     };
+
+    // 0. Temp files a failed or interrupted checkpoint left: nothing reads
+    //    them, and a full disk should not stay full because of them.
+    wal::remove_tmp(&spec.dir.join(SNAPSHOT_TMP));
+    wal::remove_tmp(&spec.dir.join(WAL_TMP));
 
     // 1. The snapshot, or an empty index.
     let snap_path = spec.snapshot_path();
@@ -260,7 +346,7 @@ fn recover(spec: &ShardSpec) -> Result<Recovered> {
         other => return Err(unexpected(id, &other)),
     };
     engine.set_timeout(spec.cfg.request_timeout);
-    Ok(Recovered { engine, wal, len, pending })
+    Ok(Recovered { engine, wal, len, pending, base })
 }
 
 /// Refuses a snapshot that holds another index than cluster.json says:
@@ -314,6 +400,13 @@ fn replay(
             }
             return wal::create(path, base);
         }
+        Some(b) if b != 0 && base == 0 => {
+            // The log follows a snapshot, and there is none: the snapshot
+            // was lost (deleted, or a backup restored without it).
+            // Replaying the log on an empty index, or discarding it, would
+            // both silently lose writes.
+            return Err(Error::missing_snapshot(&spec.snapshot_path(), path));
+        }
         Some(b) if b != base => {
             // A checkpoint renamed its snapshot into place and was cut off
             // before it replaced the log: these records are in the snapshot.
@@ -357,38 +450,70 @@ fn replay(
             scanned.valid_len
         );
     }
-    wal::open_append(path, scanned.valid_len)
+    wal::open_append_v(path, scanned.valid_len, scanned.version)
 }
 
-/// Writes the shard's snapshot and starts a fresh log after it.
+/// Temp file of a snapshot being written.
+const SNAPSHOT_TMP: &str = "snapshot.bin.tmp";
+/// Temp file of a log being created.
+const WAL_TMP: &str = "wal.log.tmp";
+
+/// How a checkpoint failed.
+enum CkptFail {
+    /// The shard trapped while writing its snapshot.
+    Trap(Trap),
+    /// Nothing changed on disk (temp file removed).
+    Before(Error),
+    /// `snapshot.bin` was replaced, with base `base`, but the log was not
+    /// (or its directory entry is not known durable): the old log is stale.
+    After { error: Error, base: u64 },
+}
+
+/// Writes the shard's snapshot and starts a fresh log after it. Returns
+/// the new log (none in bulk mode) and the new snapshot's checksum.
 fn checkpoint_to_disk(
     spec: &ShardSpec,
     engine: &mut dyn ShardEngine,
-) -> Result<Result<(Option<Wal>, u64), Trap>> {
+) -> Result<(Option<Wal>, u64), CkptFail> {
     engine.set_timeout(None);
     let snapshot = call(engine, &Request::Snapshot);
     engine.set_timeout(spec.cfg.request_timeout);
     let bytes = match snapshot {
-        Err(t) => return Ok(Err(t)),
+        Err(t) => return Err(CkptFail::Trap(t)),
         Ok(Response::Snapshot { bytes }) => bytes,
-        Ok(other) => return Err(unexpected(spec.id, &other)),
+        Ok(other) => return Err(CkptFail::Before(unexpected(spec.id, &other))),
     };
     let snap = spec.snapshot_path();
-    datadir::write_durably(&spec.dir.join("snapshot.bin.tmp"), &snap, &bytes)?;
     let base = snapshot_id(&bytes);
-    let wal = if spec.cfg.bulk_load {
-        // Keep no log, but never leave a stale one behind either.
-        match std::fs::remove_file(spec.wal_path()) {
-            Ok(()) => wal::sync_dir(&snap)?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io("remove", spec.wal_path(), e)),
+    let tmp = spec.dir.join(SNAPSHOT_TMP);
+    datadir::write_durably_named(&datadir::SNAPSHOT_OPS, &tmp, &snap, &bytes).map_err(|e| {
+        if e.renamed {
+            CkptFail::After { error: e.error, base }
+        } else {
+            CkptFail::Before(e.error)
         }
-        None
-    } else {
-        Some(wal::create(&spec.wal_path(), base)?)
-    };
-    Ok(Ok((wal, bytes.len() as u64)))
+    })?;
+    drop(bytes);
+    if spec.cfg.bulk_load {
+        // Keep no log, but never leave a stale one behind either.
+        let after = |error| CkptFail::After { error, base };
+        match std::fs::remove_file(spec.wal_path()) {
+            Ok(()) => wal::sync_dir_named("wal.dirsync", &snap).map_err(after)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(after(Error::io("remove", spec.wal_path(), e))),
+        }
+        return Ok((None, base));
+    }
+    match wal::create_at(&spec.wal_path(), base) {
+        Ok(w) => Ok((Some(w), base)),
+        Err(e) => Err(CkptFail::After { error: e.error, base }),
+    }
 }
+
+/// First wait of the automatic checkpoint after a failure; doubled after
+/// each further failure, up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
 struct Worker {
     spec: ShardSpec,
@@ -403,6 +528,18 @@ struct Worker {
     memory_stale: bool,
     /// Bulk load: a trap lost writes that exist nowhere else.
     poisoned: Option<String>,
+    /// Checksum of snapshot.bin as this worker last wrote or read it.
+    base: u64,
+    /// A checkpoint replaced snapshot.bin but not the log: create one
+    /// before the next write.
+    need_log: bool,
+    /// An fsync of the log failed: no more writes (see the module docs).
+    writes_stopped: Option<String>,
+    /// The automatic checkpoint waits until then (after a failure).
+    auto_ckpt_after: Option<Instant>,
+    auto_ckpt_backoff: Duration,
+    /// The `everysec` fsync thread (none for the other policies).
+    syncer: Option<wal::Syncer>,
     _lock: File,
 }
 
@@ -414,9 +551,60 @@ impl Worker {
         self.shared.len.store(r.len, Ordering::Relaxed);
         self.pending = r.pending;
         self.pending_since = (r.pending > 0).then(Instant::now);
+        self.base = r.base;
+        self.need_log = false;
+        self.follow_log();
         self.memory_stale = true;
         self.refresh_memory();
         *self.shared.down.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// Points the `everysec` fsync thread at the current log.
+    fn follow_log(&self) {
+        if let (Some(s), Some(w)) = (&self.syncer, &self.wal) {
+            if let Err(e) = s.follow(w) {
+                // Without it nothing would sync the log: stop writes rather.
+                log::error!("shard {}: {e}", self.spec.id);
+                *self.shared.writes_stopped.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(format!("cannot sync its log: {e}"));
+            }
+        }
+    }
+
+    /// Picks up a failure of the `everysec` fsync thread.
+    fn check_syncer(&mut self) {
+        if self.writes_stopped.is_none() {
+            if let Some(e) = self.syncer.as_ref().and_then(wal::Syncer::error) {
+                self.stop_writes(format!("the background {e}"));
+            }
+        }
+        if self.writes_stopped.is_none() {
+            let shared = self.shared.writes_stopped.lock().unwrap_or_else(|p| p.into_inner());
+            self.writes_stopped.clone_from(&shared);
+        }
+    }
+
+    /// Fail-stop for writes: from now on every write and checkpoint is
+    /// refused with `why` (reads go on).
+    fn stop_writes(&mut self, why: String) {
+        log::error!("shard {}: stops accepting writes: {why}", self.spec.id);
+        *self.shared.writes_stopped.lock().unwrap_or_else(|p| p.into_inner()) = Some(why.clone());
+        self.writes_stopped.get_or_insert(why);
+    }
+
+    /// Makes sure there is a log to append to before a write is applied:
+    /// after a checkpoint that failed past its rename, creates it.
+    fn ensure_log(&mut self) -> Result<()> {
+        if !self.need_log || self.spec.cfg.bulk_load {
+            return Ok(());
+        }
+        let w = wal::create(&self.spec.wal_path(), self.base)?;
+        log::info!("shard {}: created its write-ahead log again", self.spec.id);
+        self.shared.wal_bytes.store(w.len(), Ordering::Relaxed);
+        self.wal = Some(w);
+        self.need_log = false;
+        self.follow_log();
+        Ok(())
     }
 
     fn set_down(&self, why: Option<String>) {
@@ -470,10 +658,29 @@ impl Worker {
         if self.engine.is_none() {
             self.restart();
         }
-        let Some(engine) = self.engine.as_mut() else {
+        if self.engine.is_none() {
             let why = self.shared.down.lock().unwrap_or_else(|p| p.into_inner()).clone();
             return (Err(self.unavailable(why.as_deref().unwrap_or("not started"))), false);
-        };
+        }
+        if req.is_write() {
+            self.check_syncer();
+            if let Some(why) = &self.writes_stopped {
+                let why = format!(
+                    "it stopped accepting writes ({why}); the write did not apply. Reads still \
+                     work. Check the disk, then restart vecshard"
+                );
+                return (Err(self.unavailable(&why)), false);
+            }
+            if let Err(e) = self.ensure_log() {
+                let why = format!(
+                    "it has no write-ahead log to append to ({e}); the write did not apply. Its \
+                     last checkpoint is safe on disk; free disk space or fix the shard folder, \
+                     then retry"
+                );
+                return (Err(self.unavailable(&why)), false);
+            }
+        }
+        let engine = self.engine.as_mut().expect("engine checked above");
 
         let bytes = encode_request(&req);
         let resp = match engine.call(&bytes) {
@@ -523,25 +730,41 @@ impl Worker {
 
         // An accepted write: log it (unless bulk loading), then reply.
         if let Some(wal) = self.wal.as_mut() {
-            let logged = wal.append(&bytes).and_then(|()| match self.spec.cfg.fsync {
-                FsyncPolicy::Always => wal.sync(),
-                _ => Ok(()),
-            });
+            let logged = match self.spec.cfg.fsync {
+                FsyncPolicy::Always => wal.append_synced(&bytes),
+                _ => wal.append(&bytes),
+            };
             self.shared.wal_bytes.store(wal.len(), Ordering::Relaxed);
-            if let Err(e) = logged {
+            if let Err(wal::AppendError { error: e, undone }) = logged {
                 log::error!("shard {}: {e}", self.spec.id);
-                return (
-                    Err(TransportError::new(
-                        TransportErrorKind::Unavailable,
-                        format!(
-                            "shard {} could not make the write durable ({e}); it did not apply \
-                             and the shard is restarting from its data. Free disk space and retry",
-                            self.spec.id
-                        ),
-                    )),
-                    true,
-                );
+                let fsync_failed = matches!(e.kind(), crate::ErrorKind::Io { op: "fsync", .. });
+                if fsync_failed || !undone {
+                    self.stop_writes(format!("writing its log failed: {e}"));
+                }
+                let id = self.spec.id;
+                let message = if undone {
+                    format!(
+                        "shard {id} could not make the write durable ({e}); it did not apply \
+                         and the shard is reloading from its data{}",
+                        if fsync_failed {
+                            "; it accepts no more writes until vecshard is restarted"
+                        } else {
+                            ". Free disk space and retry"
+                        }
+                    )
+                } else {
+                    format!(
+                        "shard {id} could not make the write durable ({e}) nor take it back out \
+                         of its log: the write may or may not be there after a restart (its \
+                         outcome is unknown). The shard accepts no more writes until vecshard \
+                         is restarted"
+                    )
+                };
+                return (Err(TransportError::new(TransportErrorKind::Unavailable, message)), true);
             }
+        }
+        if let Some(s) = &self.syncer {
+            s.mark();
         }
         self.pending += 1;
         self.pending_since.get_or_insert_with(Instant::now);
@@ -562,10 +785,20 @@ impl Worker {
         (Ok(resp), false)
     }
 
-    /// Writes a checkpoint now (if the shard is up).
-    fn checkpoint(&mut self) -> Result<()> {
+    /// Writes a checkpoint now (if the shard is up and anything is not
+    /// yet in its snapshot; with `force`, even if nothing is).
+    fn checkpoint(&mut self, force: bool) -> Result<()> {
         if let Some(why) = &self.poisoned {
             return Err(Error::shard(self.spec.id, why.clone()));
+        }
+        if let Some(why) = &self.writes_stopped {
+            return Err(Error::shard(
+                self.spec.id,
+                format!("it stopped accepting writes ({why}), and checkpoints with them"),
+            ));
+        }
+        if self.pending == 0 && !self.need_log && !force {
+            return Ok(());
         }
         if self.engine.is_none() {
             self.restart();
@@ -574,18 +807,42 @@ impl Worker {
             let why = self.shared.down.lock().unwrap_or_else(|p| p.into_inner()).clone();
             return Err(Error::shard(self.spec.id, why.unwrap_or_else(|| "not started".into())));
         };
-        match checkpoint_to_disk(&self.spec, &mut **engine)? {
-            Ok((wal, _bytes)) => {
+        match checkpoint_to_disk(&self.spec, &mut **engine) {
+            Ok((wal, base)) => {
                 self.shared.wal_bytes.store(wal.as_ref().map_or(0, Wal::len), Ordering::Relaxed);
                 if wal.is_some() {
                     self.wal = wal;
+                    self.follow_log();
                 }
+                self.base = base;
+                self.need_log = false;
                 self.pending = 0;
                 self.pending_since = None;
                 self.shared.checkpoints.fetch_add(1, Ordering::Relaxed);
                 Ok(())
             }
-            Err(t) => {
+            Err(CkptFail::Before(e)) => Err(e),
+            Err(CkptFail::After { error, base }) => {
+                // The new snapshot holds everything in memory; the old log
+                // is stale and must not be appended to (recovery would
+                // discard what is appended). Serve reads, and create the
+                // log before the next write.
+                self.base = base;
+                self.wal = None;
+                self.need_log = !self.spec.cfg.bulk_load;
+                self.pending = 0;
+                self.pending_since = None;
+                self.shared.wal_bytes.store(0, Ordering::Relaxed);
+                Err(Error::shard(
+                    self.spec.id,
+                    format!(
+                        "the checkpoint saved {SNAPSHOT_FILE} but could not start a new log \
+                         ({error}); every write is safe on disk, and the log will be created \
+                         before the next write"
+                    ),
+                ))
+            }
+            Err(CkptFail::Trap(t)) => {
                 self.on_trap(&t);
                 let msg = format!("the checkpoint failed: {}", t.message);
                 if self.poisoned.is_none() {
@@ -593,6 +850,31 @@ impl Worker {
                 }
                 Err(Error::shard(self.spec.id, msg))
             }
+        }
+    }
+
+    /// Runs checkpoint generation `gen` for whoever waits on it.
+    fn requested_checkpoint(&mut self, gen: u64) {
+        let anyone = {
+            let mut q = self.shared.ckpt.lock().unwrap_or_else(|p| p.into_inner());
+            q.started = gen;
+            q.waiters.retain(|(_, r)| !r.is_canceled());
+            q.waiters.iter().any(|(g, _)| *g <= gen)
+        };
+        // Nobody waits any more (their deadline passed): skip the work.
+        let r = if anyone { self.checkpoint(false) } else { Ok(()) };
+        let done: Vec<_> = {
+            let mut q = self.shared.ckpt.lock().unwrap_or_else(|p| p.into_inner());
+            let (done, keep): (Vec<_>, Vec<_>) =
+                std::mem::take(&mut q.waiters).into_iter().partition(|(g, _)| *g <= gen);
+            q.waiters = keep;
+            done
+        };
+        for (_, reply) in done {
+            reply.send(match &r {
+                Ok(()) => Ok(()),
+                Err(e) => Err(e.duplicate()),
+            });
         }
     }
 
@@ -608,25 +890,45 @@ impl Worker {
     /// The background duties; returns how long to wait for the next message.
     fn periodic(&mut self) -> Duration {
         let now = Instant::now();
-        if let Some(wal) = self.wal.as_mut() {
+        self.check_syncer();
+        if let Some(wal) = self.wal.as_mut().filter(|_| self.syncer.is_none()) {
             if self.spec.cfg.fsync == FsyncPolicy::EverySec
                 && wal.has_unsynced()
                 && now.duration_since(self.last_sync) >= Duration::from_secs(1)
             {
-                if let Err(e) = wal.sync() {
-                    log::error!("shard {}: {e}", self.spec.id);
-                }
+                let r = wal.sync();
                 self.last_sync = now;
+                if let Err(e) = r {
+                    // Acknowledged writes may not be on stable storage, and
+                    // a retry cannot be trusted: fail-stop for writes.
+                    self.stop_writes(format!("the background fsync of its log failed: {e}"));
+                }
             }
         }
         self.refresh_memory();
         let too_big = self.wal.as_ref().is_some_and(|w| w.len() > self.spec.cfg.wal_max_bytes);
         let too_old = self.pending_since.is_some_and(|t| t.elapsed() >= self.spec.cfg.wal_max_age);
-        if self.pending > 0 && !self.spec.cfg.bulk_load && (too_big || too_old) {
-            if let Err(e) = self.checkpoint() {
-                log::error!("shard {}: automatic checkpoint failed: {e}", self.spec.id);
-                // Do not retry in a tight loop: wait a full age period.
-                self.pending_since = Some(Instant::now());
+        let backing_off = self.auto_ckpt_after.is_some_and(|t| now < t);
+        if self.pending > 0
+            && !self.spec.cfg.bulk_load
+            && self.writes_stopped.is_none()
+            && !backing_off
+            && (too_big || too_old)
+        {
+            match self.checkpoint(false) {
+                Ok(()) => {
+                    self.auto_ckpt_after = None;
+                    self.auto_ckpt_backoff = FIRST_BACKOFF;
+                }
+                Err(e) => {
+                    let wait = self.auto_ckpt_backoff;
+                    log::error!(
+                        "shard {}: automatic checkpoint failed: {e}; next try in {wait:?}",
+                        self.spec.id
+                    );
+                    self.auto_ckpt_after = Some(Instant::now() + wait);
+                    self.auto_ckpt_backoff = (wait * 2).min(MAX_BACKOFF);
+                }
             }
         }
         Duration::from_secs(1)
@@ -634,8 +936,19 @@ impl Worker {
 
     /// Final checkpoint (when something is pending) and sync.
     fn finish(&mut self) -> Result<()> {
-        let r = if self.pending > 0 || !self.spec.snapshot_path().exists() {
-            self.checkpoint()
+        if self.writes_stopped.is_some() {
+            // Leave the files as they are: the log holds every
+            // acknowledged write, and a restart re-reads it.
+            return Err(Error::shard(
+                self.spec.id,
+                format!(
+                    "no final checkpoint: it stopped accepting writes ({})",
+                    self.writes_stopped.as_deref().unwrap_or("")
+                ),
+            ));
+        }
+        let r = if self.pending > 0 || self.need_log || !self.spec.snapshot_path().exists() {
+            self.checkpoint(true)
         } else {
             Ok(())
         };
@@ -660,7 +973,7 @@ impl Worker {
                         self.restart();
                     }
                 }
-                Ok(Msg::Checkpoint { reply }) => reply.send(self.checkpoint()),
+                Ok(Msg::Checkpoint { gen }) => self.requested_checkpoint(gen),
                 Ok(Msg::Shutdown { reply, checkpoint }) => {
                     let r = if checkpoint { self.finish() } else { Ok(()) };
                     reply.send(r);
@@ -675,6 +988,21 @@ impl Worker {
                 }
             }
             wait = self.periodic();
+        }
+    }
+}
+
+impl Drop for Worker {
+    /// Whoever still waits for a checkpoint gets an answer: there will be
+    /// none.
+    fn drop(&mut self) {
+        let waiters = {
+            let mut q = self.shared.ckpt.lock().unwrap_or_else(|p| p.into_inner());
+            q.closed = true;
+            std::mem::take(&mut q.waiters)
+        };
+        for (_, reply) in waiters {
+            reply.send(Err(Error::shard(self.spec.id, "it stopped before checkpointing")));
         }
     }
 }
@@ -694,6 +1022,15 @@ pub(crate) fn start(spec: ShardSpec) -> Result<ShardHandle> {
         std::thread::Builder::new()
             .name(format!("vecshard-shard-{id}"))
             .spawn(move || {
+                // VECSHARD_EVERYSEC_ON_WORKER=1 syncs on the worker as before
+                // (for measuring the difference only: examples/everysec_latency.rs).
+                let on_worker = std::env::var_os("VECSHARD_EVERYSEC_ON_WORKER").is_some();
+                let syncer =
+                    (spec.cfg.fsync == FsyncPolicy::EverySec && !spec.cfg.bulk_load && !on_worker)
+                        .then(|| wal::Syncer::start(format!("vecshard-sync-{id}")))
+                        .and_then(|r| {
+                            r.map_err(|e| log::warn!("shard {id}: {e}; syncing on the worker")).ok()
+                        });
                 let r = recover(&spec);
                 let mut w = Worker {
                     spec,
@@ -705,6 +1042,12 @@ pub(crate) fn start(spec: ShardSpec) -> Result<ShardHandle> {
                     last_sync: Instant::now(),
                     memory_stale: false,
                     poisoned: None,
+                    base: 0,
+                    need_log: false,
+                    writes_stopped: None,
+                    auto_ckpt_after: None,
+                    auto_ckpt_backoff: FIRST_BACKOFF,
+                    syncer,
                     _lock: lock,
                 };
                 match r {
@@ -819,16 +1162,44 @@ impl ShardHandle {
             checkpoints: s.checkpoints.load(Ordering::Relaxed),
             requests: s.requests.load(Ordering::Relaxed),
             down: s.down.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            writes_stopped: s.writes_stopped.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         }
     }
 
+    /// Joins (or queues) a checkpoint with `reply` as one of its callers.
+    fn checkpoint_join(&self, reply: Reply<Result<()>>) -> Result<()> {
+        let mut q = self.inner.shared.ckpt.lock().unwrap_or_else(|p| p.into_inner());
+        if q.closed {
+            return Err(Error::shard(self.inner.id, "it has been shut down"));
+        }
+        let gen = if q.sent > q.started {
+            // One is queued and not begun: it will hold every write
+            // acknowledged before now.
+            q.sent
+        } else {
+            let gen = q.sent + 1;
+            // Sent under the lock, so generations reach the worker in order.
+            if self.inner.tx.send(Msg::Checkpoint { gen }).is_err() {
+                return Err(Error::shard(self.inner.id, "it has been shut down"));
+            }
+            q.sent = gen;
+            gen
+        };
+        q.waiters.push((gen, reply));
+        Ok(())
+    }
+
     /// Asks for a checkpoint (snapshot written, WAL emptied); resolves when
-    /// it is on disk. Requests queued before it are in it.
+    /// it is on disk, with every write acknowledged before the call in it.
+    /// Concurrent callers share one checkpoint; a shard with nothing
+    /// pending answers at once. Dropping the future withdraws the request
+    /// (a checkpoint nobody waits for is skipped), so a caller with a
+    /// deadline can simply stop waiting.
     pub fn checkpoint_async(&self) -> BoxFuture<'static, Result<()>> {
         let (reply, rx) = oneshot::channel();
         let id = self.inner.id;
-        if self.inner.tx.send(Msg::Checkpoint { reply: Reply::Future(reply) }).is_err() {
-            return future::ready(Err(Error::shard(id, "it has been shut down"))).boxed();
+        if let Err(e) = self.checkpoint_join(Reply::Future(reply)) {
+            return future::ready(Err(e)).boxed();
         }
         async move {
             rx.await.unwrap_or_else(|_| Err(Error::shard(id, "it stopped before checkpointing")))
@@ -844,10 +1215,8 @@ impl ShardHandle {
 
     fn checkpoint_start(&self) -> Result<mpsc::Receiver<Result<()>>> {
         let (reply, rx) = mpsc::sync_channel(1);
-        match self.inner.tx.send(Msg::Checkpoint { reply: Reply::Blocking(reply) }) {
-            Ok(()) => Ok(rx),
-            Err(_) => Err(Error::shard(self.inner.id, "it has been shut down")),
-        }
+        self.checkpoint_join(Reply::Blocking(reply))?;
+        Ok(rx)
     }
 
     fn checkpoint_wait(&self, rx: mpsc::Receiver<Result<()>>) -> Result<()> {
@@ -867,6 +1236,22 @@ impl ShardHandle {
             }
         }
         first
+    }
+
+    /// [`ShardHandle::checkpoint_many`] as a future (dropping it withdraws
+    /// the requests).
+    pub(crate) fn checkpoint_many_async(handles: &[ShardHandle]) -> BoxFuture<'static, Result<()>> {
+        let all: Vec<_> = handles.iter().map(ShardHandle::checkpoint_async).collect();
+        async move {
+            let mut first = Ok(());
+            for r in future::join_all(all).await {
+                if first.is_ok() {
+                    first = r;
+                }
+            }
+            first
+        }
+        .boxed()
     }
 
     /// Sends one request and blocks this thread until the answer (for

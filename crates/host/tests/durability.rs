@@ -66,7 +66,7 @@ fn acknowledged_writes_survive_a_crash_and_the_layout_is_as_documented() {
         assert_eq!(manifest["shards"], 2);
         assert_eq!(manifest["hash"], vecshard_coordinator::HASH_NAME);
         assert_eq!(manifest["settings"]["dim"], 4);
-        assert_eq!(manifest["format"]["wal"], 1);
+        assert_eq!(manifest["format"]["wal"], 2);
 
         let cluster = Cluster::open(dir.path(), c).unwrap();
         let h = cluster.shards().remove(1);
@@ -151,7 +151,7 @@ fn corrupt_record_followed_by_valid_ones_is_an_error() {
 
     let wal = wal_path(dir.path(), 0);
     let mut bytes = fs::read(&wal).unwrap();
-    let first_payload = HEADER_LEN as usize + 12;
+    let first_payload = HEADER_LEN as usize + vecshard_host::wal::RECORD_HEADER_LEN as usize;
     bytes[first_payload + 5] ^= 0xff;
     fs::write(&wal, &bytes).unwrap();
 

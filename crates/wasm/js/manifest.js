@@ -2,7 +2,7 @@
 // writes into a data dir (serde_json of `vecshard_host::Manifest`):
 //
 //   {
-//     "format": { "cluster": 1, "snapshot": 1, "core_snapshot": 1, "wal": 1, "protocol": 1 },
+//     "format": { "cluster": 1, "snapshot": 1, "core_snapshot": 1, "wal": 2, "protocol": 1 },
 //     "shards": 4,
 //     "hash": "xxh3_64(key, seed 0) mod N",
 //     "settings": { "dim": 100, "metric": "cosine", "m": 16, "ef_construction": 200,

@@ -338,7 +338,7 @@ const CLUSTER_VERSION: u32 = 1;
 /// Version of the native host's write-ahead log (`wal::VERSION`). A saved
 /// cluster has no log; the manifest records the version all the same, so it
 /// is the one the CLI writes.
-const WAL_VERSION: u32 = 1;
+const WAL_VERSION: u32 = 2;
 
 /// The `format` object of a manifest (`cluster.json`): the versions of every
 /// format this build writes, with the native host's field names.
