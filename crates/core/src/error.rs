@@ -54,6 +54,12 @@ pub enum ErrorKind {
     },
     /// `k` was zero.
     InvalidK,
+    /// A slot passed to [`Index::exact_search_slots`](crate::Index::exact_search_slots)
+    /// holds no element (never used, or its element was removed).
+    SlotNotFound {
+        /// The slot.
+        slot: u32,
+    },
     /// The index already holds `u32::MAX - 1` slots.
     CapacityExceeded,
     /// A snapshot could not be loaded; nothing was constructed.
@@ -129,6 +135,11 @@ impl fmt::Display for Error {
             }
             ErrorKind::KeyNotFound { key } => write!(f, "key {key:?} is not in the index"),
             ErrorKind::InvalidK => f.write_str("k must be at least 1"),
+            ErrorKind::SlotNotFound { slot } => write!(
+                f,
+                "slot {slot} holds no element; pass only slots of live elements \
+                 (from slot_of, or kept current on every insert and remove)"
+            ),
             ErrorKind::CapacityExceeded => f.write_str(
                 "the index is full (u32 slot space exhausted); split it into more shards",
             ),

@@ -9,6 +9,7 @@ use crate::rng::SplitMix64;
 use crate::search::{Cand, Scratch};
 use crate::store::{Prepared, Vectors};
 use crate::{math, MAX_KEY_LEN};
+use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
 
@@ -24,6 +25,29 @@ pub struct Hit<'a> {
 
 /// An optional predicate on keys, checked during the layer-0 walk.
 pub type Filter<'f> = Option<&'f dyn Fn(&str) -> bool>;
+
+/// The answer of [`Index::search_filtered_with`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct FilteredHits<'a> {
+    /// Matching elements, sorted by `(distance, key)`; at most `k`.
+    pub hits: Vec<Hit<'a>>,
+    /// `true` when the walk ended on its own: it converged (it held `ef`
+    /// matches and no frontier node was closer than the farthest of them)
+    /// or it ran out of nodes to visit. Then `hits` has `min(k, matches)`
+    /// elements. `false` when it stopped at `max_expansions`: `hits` may be
+    /// short, and a caller that must return `min(k, matches)` finishes with
+    /// [`Index::exact_search_slots`].
+    pub complete: bool,
+    /// Nodes the walk expanded (what `max_expansions` bounds).
+    pub expanded: usize,
+}
+
+/// Whether the filtered walk looks through non-matching neighbours.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Hops {
+    One,
+    Two,
+}
 
 /// An HNSW index over string keys. See the [crate docs](crate) for an example.
 #[derive(Clone, Debug)]
@@ -47,9 +71,14 @@ pub struct Index {
     pub(crate) suspect: bool,
 }
 
-/// How much work a filtered search may do before it returns what it has:
-/// a filter that matches almost nothing would otherwise walk the whole graph.
-const FILTER_VISIT_FACTOR: usize = 64;
+/// How much work a filtered search may do by default before it returns what
+/// it has (`max(FACTOR·ef, MIN)` expansions): a filter that matches almost
+/// nothing would otherwise walk the whole graph. An unfiltered walk at `ef`
+/// expands about `2·ef` nodes; the filtered walk needs more where matches
+/// are sparse or far, and a caller that needs every answer finishes with an
+/// exact scan when the walk reports it stopped short.
+const FILTER_EXPANSION_FACTOR: usize = 32;
+const FILTER_MIN_EXPANSIONS: usize = 1024;
 
 /// Up to this many nodes, every insert re-checks reachability (a walk of
 /// the whole graph costs under 20 µs there). Above it, an insert checks only
@@ -353,7 +382,7 @@ impl Index {
         let mut found = Vec::new();
         let mut chosen = Vec::new();
         for l in (0..=level.min(self.max_level) as usize).rev() {
-            self.search_layer(ws, &[cur], efc, l, None, usize::MAX, Some(slot));
+            self.search_layer(ws, &[cur], efc, l, usize::MAX, Some(slot));
             sorted_top(ws, &mut found);
             if let Some(&c) = found.first() {
                 cur = c;
@@ -537,7 +566,7 @@ impl Index {
         // hosts found are reachable.
         let cur = Cand { d: self.vectors.dist(&ws.q, ep), id: ep };
         let ef = self.cfg.ef_construction.max(self.cfg.m);
-        self.search_layer(&mut ws, &[cur], ef, 0, None, usize::MAX, Some(node));
+        self.search_layer(&mut ws, &[cur], ef, 0, usize::MAX, Some(node));
         let mut found = Vec::new();
         sorted_top(&mut ws, &mut found);
         self.ws = ws;
@@ -664,7 +693,7 @@ impl Index {
             cur = self.greedy(&mut ws, cur, layer);
         }
         let efc = self.cfg.ef_construction.max(self.cfg.m);
-        self.search_layer(&mut ws, &[cur], efc, l, None, usize::MAX, Some(y));
+        self.search_layer(&mut ws, &[cur], efc, l, usize::MAX, Some(y));
         let mut found = Vec::new();
         sorted_top(&mut ws, &mut found);
         self.ws = ws;
@@ -690,6 +719,31 @@ impl Index {
     }
 
     // ---------------------------------------------------------------------
+    // Slots
+    // ---------------------------------------------------------------------
+
+    /// The slot of `key`, if present. Slots are dense `u32`s below
+    /// [`Index::slot_bound`]; a slot names the same element until that
+    /// element is removed (an upsert keeps its slot, a snapshot round trip
+    /// keeps every slot), after which the slot may be reused by a later
+    /// insert (last freed, first reused).
+    pub fn slot_of(&self, key: &str) -> Option<u32> {
+        self.keys.find(key)
+    }
+
+    /// The key of a live slot; `None` for a free or out-of-range slot.
+    pub fn key_of(&self, slot: u32) -> Option<&str> {
+        self.graph.is_live(slot).then(|| self.keys.get(slot))
+    }
+
+    /// One more than the highest slot ever used: every live slot is below it,
+    /// so a per-slot table (bitmap, attribute column) of this length covers
+    /// the index. It only grows, except on a snapshot load.
+    pub fn slot_bound(&self) -> u32 {
+        self.graph.slots() as u32
+    }
+
+    // ---------------------------------------------------------------------
     // Search
     // ---------------------------------------------------------------------
 
@@ -697,9 +751,11 @@ impl Index {
     ///
     /// `ef` (default: the config's `ef_search`, 64) is the size of the
     /// candidate list on layer 0; it is raised to `k` if smaller. `filter`
-    /// restricts results to keys it accepts; non-matching nodes still guide
-    /// the walk, and the walk gives up after visiting `64·ef` nodes, so a
-    /// very selective filter may return fewer than `k` hits.
+    /// restricts results to keys it accepts: it runs the filtered walk of
+    /// [`Index::search_filtered_with`] (with the default effort bound) on
+    /// the slot predicate "the slot's key passes `filter`", so a very
+    /// selective filter may return fewer than `k` hits; callers that need
+    /// to know use `search_filtered_with` and its `complete` flag.
     ///
     /// This allocates a temporary [`Scratch`]; hot loops should keep one
     /// and call [`Index::search_with`].
@@ -723,12 +779,170 @@ impl Index {
         ef: Option<usize>,
         filter: Filter<'_>,
     ) -> Result<Vec<Hit<'_>>> {
+        let ef = ef.unwrap_or(self.cfg.ef_search);
+        if let Some(f) = filter {
+            let pred = |s: u32| f(self.keys.get(s));
+            return Ok(self.search_filtered_with(scratch, query, k, ef, &pred, None)?.hits);
+        }
+        let ef = ef.max(k);
+        let Some((cur, ep)) = self.start(scratch, query, k)? else { return Ok(Vec::new()) };
+        self.search_layer(scratch, &[cur], ef, 0, usize::MAX, None);
+        if scratch.top.len() < ef.min(self.len) && cur.id != ep {
+            // The descent landed where layer 0 does not reach far enough (only
+            // in tiny or degenerate graphs). Everything is reachable from the
+            // entry point on layer 0 (see `repair_reachability`), so resume
+            // the walk from there, keeping what was found.
+            let d = self.vectors.dist(&scratch.q, ep);
+            self.resume_layer0(scratch, Cand { d, id: ep }, ef);
+        }
+        Ok(self.finish(scratch, k))
+    }
+
+    /// The `k` nearest elements to `query` among the slots for which `pred`
+    /// is true, sorted by `(distance, key)`, with a flag that says whether
+    /// the walk finished or stopped at its effort bound.
+    ///
+    /// The upper layers are descended as in an unfiltered search; layer 0
+    /// is walked with the predicate (see the comment on `filtered_walk` for
+    /// what enters the queue). `pred` is called only with live slots, often
+    /// several times per slot, so it should be cheap (a bitmap or a column
+    /// lookup) and must be a pure function of the slot.
+    ///
+    /// `ef` is raised to `k`. `max_expansions` bounds the number of nodes the
+    /// walk expands (each expansion computes at most `m0` distances), like
+    /// Redis's `FILTER-EF`; `None` means `max(32·ef, 1024)`.
+    ///
+    /// When [`FilteredHits::complete`] is true the answer holds
+    /// `min(k, matches)` hits, where `matches` is the number of live slots
+    /// that pass `pred`. When it is false the walk hit `max_expansions` and
+    /// the answer may be short or approximate: finish with
+    /// [`Index::exact_search_slots`] if that matters.
+    pub fn search_filtered_with(
+        &self,
+        scratch: &mut Scratch,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        pred: &dyn Fn(u32) -> bool,
+        max_expansions: Option<usize>,
+    ) -> Result<FilteredHits<'_>> {
+        self.filtered(scratch, query, k, ef, pred, max_expansions, Hops::Two)
+    }
+
+    /// [`Index::search_filtered_with`] without the two-hop look-through:
+    /// only direct neighbours of an expanded node are considered. Kept only
+    /// so tests and benchmarks can show what the two-hop expansion buys; not
+    /// part of the supported API.
+    #[doc(hidden)]
+    pub fn search_filtered_one_hop_with(
+        &self,
+        scratch: &mut Scratch,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        pred: &dyn Fn(u32) -> bool,
+        max_expansions: Option<usize>,
+    ) -> Result<FilteredHits<'_>> {
+        self.filtered(scratch, query, k, ef, pred, max_expansions, Hops::One)
+    }
+
+    /// The expansion bound used when `max_expansions` is `None`.
+    pub fn default_max_expansions(ef: usize) -> usize {
+        ef.saturating_mul(FILTER_EXPANSION_FACTOR).max(FILTER_MIN_EXPANSIONS)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn filtered(
+        &self,
+        scratch: &mut Scratch,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        pred: &dyn Fn(u32) -> bool,
+        max_expansions: Option<usize>,
+        hops: Hops,
+    ) -> Result<FilteredHits<'_>> {
+        let ef = ef.max(k);
+        let budget = max_expansions.unwrap_or_else(|| Index::default_max_expansions(ef));
+        let Some((cur, ep)) = self.start(scratch, query, k)? else {
+            return Ok(FilteredHits { hits: Vec::new(), complete: true, expanded: 0 });
+        };
+        let (complete, expanded) = self.filtered_walk(scratch, cur, ep, ef, pred, budget, hops);
+        Ok(FilteredHits { hits: self.finish(scratch, k), complete, expanded })
+    }
+
+    /// Exact k-nearest search by scanning every element (same result shape
+    /// as [`Index::search`]; the oracle for recall tests).
+    pub fn exact_search(
+        &self,
+        query: &[f32],
+        k: usize,
+        filter: Filter<'_>,
+    ) -> Result<Vec<Hit<'_>>> {
+        let live = (0..self.graph.slots() as u32).filter(|&s| self.graph.is_live(s));
+        match filter {
+            None => self.exact_search_slots(query, k, &mut live.into_iter()),
+            Some(f) => {
+                self.exact_search_slots(query, k, &mut live.filter(|&s| f(self.keys.get(s))))
+            }
+        }
+    }
+
+    /// Exact k-nearest search over the given slots: full-precision
+    /// distances (rescored for quantized indexes, as [`Index::search`]
+    /// returns them), sorted by `(distance, key)`, at most `k`.
+    ///
+    /// This is the planner's tool when few elements match a filter: it costs
+    /// one distance per slot and keeps a heap of `k`. A slot given twice
+    /// counts once. A slot that holds no element is a `SlotNotFound` error.
+    pub fn exact_search_slots(
+        &self,
+        query: &[f32],
+        k: usize,
+        slots: &mut dyn Iterator<Item = u32>,
+    ) -> Result<Vec<Hit<'_>>> {
         if k == 0 {
             return Err(Error::new(ErrorKind::InvalidK));
         }
         let norm = self.check_vector(query)?;
-        let Some(ep) = self.entry else { return Ok(Vec::new()) };
-        let ef = ef.unwrap_or(self.cfg.ef_search).max(k);
+        let mut q = Prepared::default();
+        let mut nv = Vec::new();
+        self.normalized(query, norm, &mut nv);
+        self.vectors.prepare(&nv, &mut q);
+        // One bit per slot, so a repeated slot is not returned twice.
+        let mut seen = alloc::vec![0u64; self.graph.slots().div_ceil(64)];
+        let mut heap: BinaryHeap<ByDistKey<'_>> = BinaryHeap::with_capacity(k.min(1024) + 1);
+        for s in slots {
+            if !self.graph.is_live(s) {
+                return Err(Error::new(ErrorKind::SlotNotFound { slot: s }));
+            }
+            let (w, b) = (s as usize / 64, 1u64 << (s % 64));
+            if seen[w] & b != 0 {
+                continue;
+            }
+            seen[w] |= b;
+            let h = ByDistKey(Hit { key: self.keys.get(s), distance: self.vectors.rescore(&q, s) });
+            if heap.len() < k {
+                heap.push(h);
+            } else if heap.peek().is_some_and(|w| h < *w) {
+                heap.pop();
+                heap.push(h);
+            }
+        }
+        let mut hits: Vec<Hit<'_>> = heap.into_iter().map(|h| h.0).collect();
+        sort_hits(&mut hits);
+        Ok(hits)
+    }
+
+    /// Checks `k` and the query, prepares it in `scratch.q`, and descends
+    /// the upper layers greedily. Returns the layer-0 start and the entry
+    /// point, or `None` for an empty index.
+    fn start(&self, scratch: &mut Scratch, query: &[f32], k: usize) -> Result<Option<(Cand, u32)>> {
+        if k == 0 {
+            return Err(Error::new(ErrorKind::InvalidK));
+        }
+        let norm = self.check_vector(query)?;
+        let Some(ep) = self.entry else { return Ok(None) };
         let mut q = core::mem::take(&mut scratch.q);
         let mut nv = core::mem::take(&mut q.v);
         self.normalized(query, norm, &mut nv);
@@ -739,17 +953,12 @@ impl Index {
         for l in (1..=self.max_level as usize).rev() {
             cur = self.greedy(scratch, cur, l);
         }
-        let budget =
-            if filter.is_some() { ef.saturating_mul(FILTER_VISIT_FACTOR) } else { usize::MAX };
-        self.search_layer(scratch, &[cur], ef, 0, filter, budget, None);
-        if filter.is_none() && scratch.top.len() < ef.min(self.len) && cur.id != ep {
-            // The descent landed where layer 0 does not reach far enough (only
-            // in tiny or degenerate graphs). Everything is reachable from the
-            // entry point on layer 0 (see `repair_reachability`), so resume
-            // the walk from there, keeping what was found.
-            let d = self.vectors.dist(&scratch.q, ep);
-            self.resume_layer0(scratch, Cand { d, id: ep }, ef);
-        }
+        Ok(Some((cur, ep)))
+    }
+
+    /// Turns `scratch.top` into the answer: rescored if quantized, sorted
+    /// by `(distance, key)`, cut to `k`.
+    fn finish(&self, scratch: &mut Scratch, k: usize) -> Vec<Hit<'_>> {
         let mut found = core::mem::take(&mut scratch.buf);
         sorted_top(scratch, &mut found);
         if self.vectors.needs_rescore() {
@@ -762,33 +971,7 @@ impl Index {
         scratch.buf = found;
         sort_hits(&mut hits);
         hits.truncate(k);
-        Ok(hits)
-    }
-
-    /// Exact k-nearest search by scanning every element (same result shape
-    /// as [`Index::search`]; the oracle for recall tests).
-    pub fn exact_search(
-        &self,
-        query: &[f32],
-        k: usize,
-        filter: Filter<'_>,
-    ) -> Result<Vec<Hit<'_>>> {
-        if k == 0 {
-            return Err(Error::new(ErrorKind::InvalidK));
-        }
-        let norm = self.check_vector(query)?;
-        let mut q = Prepared::default();
-        let mut nv = Vec::new();
-        self.normalized(query, norm, &mut nv);
-        self.vectors.prepare(&nv, &mut q);
-        let mut hits: Vec<Hit<'_>> = (0..self.graph.slots() as u32)
-            .filter(|&s| self.graph.is_live(s))
-            .map(|s| Hit { key: self.keys.get(s), distance: self.vectors.rescore(&q, s) })
-            .filter(|h| filter.is_none_or(|f| f(h.key)))
-            .collect();
-        sort_hits(&mut hits);
-        hits.truncate(k);
-        Ok(hits)
+        hits
     }
 
     /// Greedy descent on one upper layer (ef = 1).
@@ -808,45 +991,40 @@ impl Index {
         }
     }
 
-    /// The paper's SEARCH-LAYER (Algorithm 2) with an optional result filter,
-    /// a visit budget, and an excluded node (the one being linked).
-    /// Leaves the `ef` best in `ws.top`.
-    #[allow(clippy::too_many_arguments)]
+    /// The paper's SEARCH-LAYER (Algorithm 2) with a visit budget and an
+    /// excluded node (the one being linked). Leaves the `ef` best in `ws.top`.
     pub(crate) fn search_layer(
         &self,
         ws: &mut Scratch,
         eps: &[Cand],
         ef: usize,
         layer: usize,
-        filter: Filter<'_>,
         budget: usize,
         exclude: Option<u32>,
     ) {
         ws.reset_visited(self.graph.slots());
         ws.cand.clear();
         ws.top.clear();
-        self.walk(ws, eps, ef, layer, filter, budget, exclude);
+        self.walk(ws, eps, ef, layer, budget, exclude);
     }
 
     /// Continues a finished layer-0 walk from `from`, keeping the visited
     /// set and the results.
     fn resume_layer0(&self, ws: &mut Scratch, from: Cand, ef: usize) {
         ws.cand.clear();
-        self.walk(ws, &[from], ef, 0, None, usize::MAX, None);
+        self.walk(ws, &[from], ef, 0, usize::MAX, None);
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn walk(
         &self,
         ws: &mut Scratch,
         eps: &[Cand],
         ef: usize,
         layer: usize,
-        filter: Filter<'_>,
         budget: usize,
         exclude: Option<u32>,
     ) {
-        let accept = |s: u32| Some(s) != exclude && filter.is_none_or(|f| f(self.keys.get(s)));
+        let accept = |s: u32| Some(s) != exclude;
         // An excluded node may still be an entry (greedy descent can land on
         // it): it is expanded, never returned.
         for &e in eps {
@@ -904,6 +1082,170 @@ impl Index {
             }
         }
     }
+
+    // ---------------------------------------------------------------------
+    // The filtered walk on layer 0 (ACORN-1 style two-hop expansion)
+    //
+    // A plain walk that merely refuses to *return* non-matching nodes works
+    // at high selectivity and collapses at low: the result heap stays short
+    // of `ef`, so its bound stays infinite, and the walk spends its budget
+    // computing distances of nodes that can never be returned. ACORN-1
+    // (Patel et al., SIGMOD 2024) instead walks the subgraph of matching
+    // nodes, and bridges the gaps a predicate cuts into it by looking
+    // through non-matching neighbours to *their* neighbours. Predicates are
+    // cheap (a bitmap or column lookup); distances are not, so only matching
+    // nodes get a distance.
+    //
+    // What enters each structure, and why:
+    // - `top` (the `ef` best, a max-heap): matching nodes only. It is the
+    //   answer, and its worst distance is the bound that stops the walk.
+    // - `cand` (the frontier, a min-heap): matching nodes whose distance
+    //   is under the bound (or while `top` holds fewer than `ef`), exactly
+    //   as in SEARCH-LAYER, plus the layer-0 start from the descent whatever
+    //   its predicate (the walk has to begin somewhere). Expanding a node:
+    //     1. every unvisited direct neighbour is marked visited; matching
+    //        ones are gathered;
+    //     2. (two-hop) for each non-matching direct neighbour, in list
+    //        order, its unvisited matching neighbours are gathered too,
+    //        until `m0` are gathered: one expansion costs at most `m0`
+    //        distances, the same as an unfiltered one. Non-matching nodes
+    //        seen only at two hops are not marked, so a later expansion can
+    //        look through them;
+    //     3. the gathered nodes get their distances and enter `cand`/`top`
+    //        under the usual rule.
+    // - `detour` (a min-heap): the non-matching direct neighbours of every
+    //   expanded node, keyed by the distance of the node that found them
+    //   (their own distance is never computed unless they are used). The
+    //   walk pops from it only when `cand` is empty while `top` holds fewer
+    //   than `ef` matches: the matching region within two hops is used up,
+    //   so the walk ripples outward through non-matching nodes, closest
+    //   first, until it reaches more matches. This is what keeps an
+    //   anti-correlated filter (all matches far from the query) from
+    //   returning nothing. A detour node's distance is computed when popped
+    //   and keys its own non-matching neighbours.
+    // - When `cand` and `detour` are both empty and the entry point was
+    //   never visited, the walk continues from it (the descent can land in
+    //   a part of layer 0 that does not reach everything; the entry point
+    //   reaches every live node, see `repair_reachability`).
+    //
+    // It stops when `top` holds `ef` and no frontier node is closer than
+    // its worst (converged: complete), when there is nothing left to expand
+    // (every node reachable from the entry point was visited: complete), or
+    // after `budget` expansions (not complete). While `top` is not full,
+    // every visited matching node enters it and every visited non-matching
+    // one is expanded later, so "complete with fewer than `k`" means every
+    // live match is in the answer.
+    // ---------------------------------------------------------------------
+
+    /// The filtered layer-0 walk from `from`; leaves the matches in `ws.top`
+    /// and returns `(complete, expanded)`.
+    #[allow(clippy::too_many_arguments)]
+    fn filtered_walk(
+        &self,
+        ws: &mut Scratch,
+        from: Cand,
+        ep: u32,
+        ef: usize,
+        pred: &dyn Fn(u32) -> bool,
+        budget: usize,
+        hops: Hops,
+    ) -> (bool, usize) {
+        ws.reset_visited(self.graph.slots());
+        ws.cand.clear();
+        ws.top.clear();
+        ws.detour.clear();
+        ws.visit(from.id);
+        if pred(from.id) {
+            ws.top.push(from);
+        }
+        ws.cand.push(Reverse(from));
+        let cap = self.graph.m0;
+        let mut bound = ws.top.peek().map_or(f32::INFINITY, |c| c.d);
+        let mut expanded = 0usize;
+        let mut near = [0u32; 2 * crate::config::MAX_M];
+        let mut far = [0u32; 2 * crate::config::MAX_M];
+        loop {
+            let c = match ws.cand.peek() {
+                Some(&Reverse(c)) if ws.top.len() < ef || c.d <= bound => {
+                    ws.cand.pop();
+                    c
+                }
+                _ if ws.top.len() >= ef => return (true, expanded),
+                _ => {
+                    if let Some(Reverse(x)) = ws.detour.pop() {
+                        Cand { d: self.vectors.dist(&ws.q, x.id), id: x.id }
+                    } else if ws.visit(ep) {
+                        let e = Cand { d: self.vectors.dist(&ws.q, ep), id: ep };
+                        if pred(ep) {
+                            ws.top.push(e);
+                            bound = ws.top.peek().map_or(f32::INFINITY, |c| c.d);
+                        }
+                        e
+                    } else {
+                        return (true, expanded);
+                    }
+                }
+            };
+            if expanded >= budget {
+                return (false, expanded);
+            }
+            expanded += 1;
+            // 1. Direct neighbours.
+            let (mut nn, mut nf) = (0, 0);
+            for &nb in self.graph.links(c.id, 0) {
+                if ws.visit(nb) {
+                    if pred(nb) {
+                        near[nn] = nb;
+                        nn += 1;
+                    } else {
+                        far[nf] = nb;
+                        nf += 1;
+                    }
+                }
+            }
+            // 2. Look through the non-matching ones.
+            if hops == Hops::Two {
+                'look: for &f in &far[..nf] {
+                    if nn >= cap {
+                        break;
+                    }
+                    for &nb in self.graph.links(f, 0) {
+                        if !ws.seen(nb) && pred(nb) {
+                            ws.visit(nb);
+                            near[nn] = nb;
+                            nn += 1;
+                            if nn >= cap {
+                                break 'look;
+                            }
+                        }
+                    }
+                }
+            }
+            for &f in &far[..nf] {
+                ws.detour.push(Reverse(Cand { d: c.d, id: f }));
+            }
+            // 3. Distances of the gathered matches.
+            for &nb in &near[..nn.min(PREFETCH_AHEAD)] {
+                self.vectors.prefetch(nb);
+            }
+            for j in 0..nn {
+                let nb = near[j];
+                if j + PREFETCH_AHEAD < nn {
+                    self.vectors.prefetch(near[j + PREFETCH_AHEAD]);
+                }
+                self.graph.prefetch0(nb);
+                let d = self.vectors.dist(&ws.q, nb);
+                if ws.top.len() < ef || d < bound {
+                    ws.cand.push(Reverse(Cand { d, id: nb }));
+                    ws.top.push(Cand { d, id: nb });
+                    if ws.top.len() > ef {
+                        ws.top.pop();
+                    }
+                    bound = ws.top.peek().map_or(f32::INFINITY, |c| c.d);
+                }
+            }
+        }
+    }
 }
 
 /// Drains `ws.top` into `out`, closest first.
@@ -911,6 +1253,30 @@ fn sorted_top(ws: &mut Scratch, out: &mut Vec<Cand>) {
     out.clear();
     out.extend(ws.top.drain());
     out.sort_unstable();
+}
+
+/// A hit ordered by `(distance, key)`, for the bounded heap of
+/// `exact_search_slots`.
+struct ByDistKey<'a>(Hit<'a>);
+
+impl PartialEq for ByDistKey<'_> {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == core::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for ByDistKey<'_> {}
+
+impl PartialOrd for ByDistKey<'_> {
+    fn partial_cmp(&self, o: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ord for ByDistKey<'_> {
+    fn cmp(&self, o: &Self) -> core::cmp::Ordering {
+        self.0.distance.total_cmp(&o.0.distance).then_with(|| self.0.key.cmp(o.0.key))
+    }
 }
 
 fn sort_hits(hits: &mut [Hit<'_>]) {

@@ -48,6 +48,10 @@ pub struct Scratch {
     pub(crate) epoch: u8,
     pub(crate) cand: BinaryHeap<Reverse<Cand>>,
     pub(crate) top: BinaryHeap<Cand>,
+    /// Filtered walk only: non-matching nodes whose neighbours have not been
+    /// expanded yet, keyed by their discoverer's distance (see
+    /// `Index::filtered_walk`). Used only when the matching frontier dries up.
+    pub(crate) detour: BinaryHeap<Reverse<Cand>>,
     pub(crate) q: Prepared,
     pub(crate) buf: Vec<Cand>,
 }
@@ -68,6 +72,12 @@ impl Scratch {
             self.visited.iter_mut().for_each(|v| *v = 0);
             self.epoch = 1;
         }
+    }
+
+    /// Whether `slot` is already visited in this generation (no marking).
+    #[inline(always)]
+    pub(crate) fn seen(&self, slot: u32) -> bool {
+        self.visited[slot as usize] == self.epoch
     }
 
     /// Marks `slot` visited; returns whether it was new.
