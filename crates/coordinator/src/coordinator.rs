@@ -5,7 +5,8 @@ use std::sync::Arc;
 use futures::future::join_all;
 use vecshard_shard::protocol::MAX_ATTRIBUTES_LEN;
 use vecshard_shard::{
-    ErrorCode, Filter, Hit, Item, ItemOut, Request, Response, Settings, ShardInfo, WireMetric,
+    ErrorCode, Filter, Hit, Item, ItemOut, Request, Response, SearchHit, Settings, ShardInfo,
+    WireMetric,
 };
 
 use crate::error::{Error, ErrorKind};
@@ -48,11 +49,32 @@ impl Query {
     }
 }
 
+/// Attribute-filter options of a search ([`Coordinator::search_with`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SearchOptions {
+    /// A filter expression (Redis 8 vector-sets FILTER language). Compiled
+    /// once here, so a bad one fails before any shard sees it.
+    pub filter: Option<String>,
+    /// Bound on the filtered walk's expansions per shard (Redis `FILTER-EF`).
+    pub filter_ef: Option<u32>,
+    /// Return each hit's attributes ([`SearchResult::attributes`]).
+    pub with_attributes: bool,
+}
+
+impl SearchOptions {
+    fn is_plain(&self) -> bool {
+        self.filter.is_none() && self.filter_ef.is_none() && !self.with_attributes
+    }
+}
+
 /// A merged search result.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SearchResult {
     /// The global top k, sorted by `(distance, key)`.
     pub hits: Vec<Hit>,
+    /// With [`SearchOptions::with_attributes`]: the attributes of each hit,
+    /// in the order of `hits` (`None` for a hit without). Empty otherwise.
+    pub attributes: Vec<Option<Vec<u8>>>,
     /// Whether some shards did not answer.
     pub partial: bool,
     /// The shards that did not answer, ascending.
@@ -270,7 +292,9 @@ impl Coordinator {
     /// all shards in parallel.
     pub async fn upsert(&self, items: Vec<Item>) -> Result<WriteSummary, Error> {
         self.check_items(&items)?;
-        let parts = self.split(items, |it| &it.key, |items| Request::Upsert { items });
+        check_attributes(&items)?;
+        // UpsertJson: the shards re-check that attributes are JSON objects.
+        let parts = self.split(items, |it| &it.key, |items| Request::UpsertJson { items });
         let mut sum = WriteSummary::default();
         self.gather_writes(
             parts,
@@ -353,6 +377,18 @@ impl Coordinator {
     /// once for its own top `k` (with the same `ef`), and the lists are
     /// merged by `(distance, key)`.
     pub async fn search(&self, q: Query, mode: Mode) -> Result<SearchResult, Error> {
+        self.search_with(q, &SearchOptions::default(), mode).await
+    }
+
+    /// [`Coordinator::search`] with an attribute filter and its options.
+    /// Each shard returns `min(k, its matches)` hits, so the merged answer
+    /// has `min(k, matches)` when every shard answered.
+    pub async fn search_with(
+        &self,
+        q: Query,
+        opts: &SearchOptions,
+        mode: Mode,
+    ) -> Result<SearchResult, Error> {
         if q.k == 0 {
             return Err(Error::bad_input(ErrorCode::InvalidK, "k must be at least 1"));
         }
@@ -361,24 +397,44 @@ impl Coordinator {
         vecshard_shard::limits::check_search(q.k, q.ef, q.filter.as_ref())
             .map_err(|w| Error::new(ErrorKind::BadInput(w)))?;
         self.check_vector(&q.vector)?;
+        if let Some(src) = &opts.filter {
+            check_filter(src)?;
+        }
         let k = q.k;
+        let plain = opts.is_plain();
         let parts = (0..self.shard_count())
             .map(|s| {
-                let req = Request::Search {
-                    vector: q.vector.clone(),
-                    k,
-                    ef: q.ef,
-                    filter: q.filter.clone(),
+                let req = if plain {
+                    Request::Search {
+                        vector: q.vector.clone(),
+                        k,
+                        ef: q.ef,
+                        filter: q.filter.clone(),
+                    }
+                } else {
+                    Request::FilteredSearch {
+                        vector: q.vector.clone(),
+                        k,
+                        ef: q.ef,
+                        key_filter: q.filter.clone(),
+                        filter: opts.filter.clone(),
+                        filter_ef: opts.filter_ef,
+                        with_attributes: opts.with_attributes,
+                    }
                 };
                 (s, req)
             })
             .collect();
         let results = self.scatter(parts).await;
         let mut lists = Vec::with_capacity(results.len());
+        let mut attrs = std::collections::HashMap::new();
         let mut failures = Vec::new();
         for (s, r) in results {
             match r {
                 Ok(Response::Hits { hits }) => lists.push(hits),
+                Ok(Response::SearchHits { hits, .. }) => {
+                    lists.push(hits.into_iter().map(|h| split_hit(h, &mut attrs)).collect())
+                }
                 Ok(Response::Error(w)) => return Err(Error::new(ErrorKind::BadInput(w))),
                 Ok(other) => return Err(unexpected(s, &other)),
                 Err(e) => failures.push((s, e)),
@@ -391,8 +447,15 @@ impl Coordinator {
                 first: failures[0].1.clone(),
             }));
         }
+        let hits = merge(lists, k as usize);
+        let attributes = if opts.with_attributes {
+            hits.iter().map(|h| attrs.remove(&h.key).flatten()).collect()
+        } else {
+            Vec::new()
+        };
         Ok(SearchResult {
-            hits: merge(lists, k as usize),
+            hits,
+            attributes,
             partial: !missing.is_empty(),
             missing_shards: missing,
             failures,
@@ -437,6 +500,32 @@ impl Coordinator {
         }
     }
 
+    /// Sets (`Some`, a JSON object) or clears (`None`) the attributes of
+    /// one element on its owning shard; `KeyNotFound` if absent.
+    pub async fn set_attributes(
+        &self,
+        key: &str,
+        attributes: Option<Vec<u8>>,
+    ) -> Result<(), Error> {
+        if let Some(a) = &attributes {
+            check_one_attributes(a)?;
+        }
+        let req = Request::SetAttributes { key: key.to_string(), attributes };
+        match self.one(key, req).await? {
+            Response::AttributesSet => Ok(()),
+            other => Err(unexpected(self.owner(key), &other)),
+        }
+    }
+
+    /// The attributes of one element: `None` if the key is absent,
+    /// `Some(None)` if it has no attributes.
+    pub async fn get_attributes(&self, key: &str) -> Result<Option<Option<Vec<u8>>>, Error> {
+        match self.one(key, Request::GetAttributes { key: key.to_string() }).await? {
+            Response::Attributes { present, attributes } => Ok(present.then_some(attributes)),
+            other => Err(unexpected(self.owner(key), &other)),
+        }
+    }
+
     /// Every shard's info, in shard order (failures included).
     pub async fn info(&self) -> Vec<Result<ShardInfo, TransportError>> {
         let parts = (0..self.shard_count()).map(|s| (s, Request::Info)).collect();
@@ -453,6 +542,64 @@ impl Coordinator {
             })
             .collect()
     }
+}
+
+/// A filter expression that compiles (the shards compile it again; this
+/// makes a bad one a bad-input error before any shard is asked).
+fn check_filter(src: &str) -> Result<(), Error> {
+    if src.len() > vecshard_filter::Filter::MAX_LEN {
+        return Err(Error::bad_input(
+            ErrorCode::InvalidFilter,
+            format!(
+                "invalid_filter: the filter is {} bytes; the limit is {}",
+                src.len(),
+                vecshard_filter::Filter::MAX_LEN
+            ),
+        ));
+    }
+    vecshard_filter::Filter::compile(src)
+        .map(drop)
+        .map_err(|e| Error::bad_input(ErrorCode::InvalidFilter, format!("invalid_filter: {e}")))
+}
+
+fn check_one_attributes(a: &[u8]) -> Result<(), Error> {
+    if a.len() > MAX_ATTRIBUTES_LEN {
+        return Err(Error::bad_input(
+            ErrorCode::AttributesTooLarge,
+            format!("attributes are over {MAX_ATTRIBUTES_LEN} bytes"),
+        ));
+    }
+    vecshard_filter::Attributes::parse(a).map(drop).map_err(|e| {
+        Error::bad_input(
+            ErrorCode::InvalidAttributes,
+            format!("attributes must be a JSON object: {e}"),
+        )
+    })
+}
+
+/// Every item's attributes are a JSON object, checked before any shard is
+/// asked so a bad item cannot leave a batch half applied.
+fn check_attributes(items: &[Item]) -> Result<(), Error> {
+    for (i, it) in items.iter().enumerate() {
+        if let Some(a) = &it.attributes {
+            check_one_attributes(a).map_err(|e| match e.kind() {
+                ErrorKind::BadInput(w) => Error::bad_input(
+                    w.code,
+                    format!("item {i} (key {:?}): {}", truncate(&it.key), w.message),
+                ),
+                _ => e,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// A shard's hit without its attributes (kept aside by key for the merge).
+fn split_hit(h: SearchHit, attrs: &mut std::collections::HashMap<String, Option<Vec<u8>>>) -> Hit {
+    if h.attributes.is_some() {
+        attrs.insert(h.key.clone(), h.attributes);
+    }
+    Hit { key: h.key, distance: h.distance }
 }
 
 fn truncate(key: &str) -> &str {

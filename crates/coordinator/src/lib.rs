@@ -46,7 +46,9 @@ mod error;
 mod inprocess;
 mod merge;
 
-pub use coordinator::{Coordinator, Mode, Query, RemoveSummary, SearchResult, WriteSummary};
+pub use coordinator::{
+    Coordinator, Mode, Query, RemoveSummary, SearchOptions, SearchResult, WriteSummary,
+};
 pub use error::{Error, ErrorKind, TransportError, TransportErrorKind};
 pub use inprocess::InProcessShard;
 pub use merge::merge;

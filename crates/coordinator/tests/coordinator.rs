@@ -7,8 +7,8 @@ use std::sync::Arc;
 use futures::executor::block_on;
 use futures::future::BoxFuture;
 use vecshard_coordinator::{
-    route, Coordinator, ErrorKind, InProcessShard, Mode, Query, ShardTransport, TransportError,
-    TransportErrorKind,
+    route, Coordinator, ErrorKind, InProcessShard, Mode, Query, SearchOptions, ShardTransport,
+    TransportError, TransportErrorKind,
 };
 use vecshard_core::Index;
 use vecshard_shard::{ErrorCode, Item, Request, Response, Settings, WireMetric};
@@ -202,6 +202,8 @@ fn bad_input_is_rejected_before_any_shard_changes() {
         (Item { key: String::new(), ..good() }, ErrorCode::EmptyKey),
         (Item { key: "k".repeat(1025), ..good() }, ErrorCode::KeyTooLong),
         (Item { attributes: Some(vec![b' '; 70_000]), ..good() }, ErrorCode::AttributesTooLarge),
+        (Item { attributes: Some(b"[1]".to_vec()), ..good() }, ErrorCode::InvalidAttributes),
+        (Item { attributes: Some(b"{oops".to_vec()), ..good() }, ErrorCode::InvalidAttributes),
     ];
     for (bad, code) in cases {
         // The bad item comes last, after good ones for both shards.
@@ -217,6 +219,80 @@ fn bad_input_is_rejected_before_any_shard_changes() {
     assert_eq!(err.code(), "invalid_k");
     let err = block_on(coord.search(Query::new(vec![1.0], 3), Mode::Partial)).unwrap_err();
     assert_eq!(err.code(), "dimension_mismatch");
+    // A bad filter is refused before any shard is asked.
+    let opts = SearchOptions { filter: Some(".x >".into()), ..SearchOptions::default() };
+    let q = Query::new(vec![1.0, 0.0, 0.0], 3);
+    let err = block_on(coord.search_with(q.clone(), &opts, Mode::Partial)).unwrap_err();
+    assert_eq!(err.code(), "invalid_filter");
+    assert!(err.to_string().contains("invalid_filter"), "{err}");
+    let err = block_on(coord.set_attributes("item-1", Some(b"7".to_vec()))).unwrap_err();
+    assert_eq!(err.code(), "invalid_attributes");
     let after: Vec<Vec<u8>> = shards.iter().map(snap).collect();
     assert_eq!(before, after, "nothing changed on any shard");
+}
+
+/// A filtered search over N shards returns exactly the brute-force
+/// filtered top k (ef covers every vector), with attributes, and always
+/// `min(k, matches)` hits; attribute updates are routed to the owner.
+#[test]
+fn sharded_filtered_search_equals_brute_force() {
+    let seed = 20261130;
+    println!("seed {seed}");
+    let dim = 6;
+    let mut data = items(400, dim, seed);
+    for (i, it) in data.iter_mut().enumerate() {
+        it.attributes = Some(format!("{{\"g\":{},\"t\":\"{}\"}}", i % 50, i % 3).into_bytes());
+    }
+    let settings = Settings::new(dim as u32, WireMetric::L2);
+    let mut single = Index::new(settings.to_config()).unwrap();
+    for it in &data {
+        single.insert(&it.key, &it.vector).unwrap();
+    }
+    let coord =
+        Coordinator::new(settings.clone(), InProcessShard::cluster(&settings, 3).unwrap()).unwrap();
+    block_on(coord.upsert(data.clone())).unwrap();
+    block_on(coord.set_attributes("item-7", Some(br#"{"g":1000}"#.to_vec()))).unwrap();
+    assert_eq!(
+        block_on(coord.get_attributes("item-7")).unwrap(),
+        Some(Some(br#"{"g":1000}"#.to_vec()))
+    );
+    assert_eq!(block_on(coord.get_attributes("nope")).unwrap(), None);
+    let attrs_of = |key: &str| -> String {
+        if key == "item-7" {
+            return r#"{"g":1000}"#.into();
+        }
+        let i: usize = key["item-".len()..].parse().unwrap();
+        format!("{{\"g\":{},\"t\":\"{}\"}}", i % 50, i % 3)
+    };
+    let queries = items(10, dim, seed + 1);
+    for filter in [".g == 3", ".g < 10 and .t == \"1\"", ".g >= 0", ".g == 1000", ".g == 77"] {
+        let expr = vecshard_filter::Filter::compile(filter).unwrap();
+        let accepts = |key: &str| {
+            expr.eval(&vecshard_filter::Attributes::parse(attrs_of(key).as_bytes()).unwrap())
+        };
+        let matches = data.iter().filter(|it| accepts(&it.key)).count();
+        for q in &queries {
+            let opts = SearchOptions {
+                filter: Some(filter.into()),
+                with_attributes: true,
+                ..SearchOptions::default()
+            };
+            let res = block_on(coord.search_with(
+                Query::new(q.vector.clone(), 10).ef(400),
+                &opts,
+                Mode::Strict,
+            ))
+            .unwrap();
+            let want = single.exact_search(&q.vector, 10, Some(&accepts)).unwrap();
+            let got: Vec<(&str, f32)> =
+                res.hits.iter().map(|h| (h.key.as_str(), h.distance)).collect();
+            let want: Vec<(&str, f32)> = want.iter().map(|h| (h.key, h.distance)).collect();
+            assert_eq!(got, want, "{filter}");
+            assert_eq!(res.hits.len(), matches.min(10), "{filter}");
+            assert_eq!(res.attributes.len(), res.hits.len());
+            for (h, a) in res.hits.iter().zip(&res.attributes) {
+                assert_eq!(a.as_deref(), Some(attrs_of(&h.key).as_bytes()));
+            }
+        }
+    }
 }

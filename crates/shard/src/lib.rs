@@ -44,6 +44,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod attrs;
 pub mod limits;
 pub mod protocol;
 mod shard;
@@ -54,8 +55,8 @@ mod guest;
 
 pub use protocol::{
     decode_request, decode_response, encode_request, encode_response, ErrorCode, Filter, Hit, Item,
-    ItemOut, Request, Response, Settings, ShardInfo, WireError, WireMetric, WireQuantization,
-    PROTOCOL_VERSION,
+    ItemOut, PlanKind, Request, Response, SearchHit, Settings, ShardInfo, WireError, WireMetric,
+    WireQuantization, PROTOCOL_VERSION,
 };
 pub use limits::check_limits;
-pub use shard::Shard;
+pub use shard::{PlannerConfig, Shard};

@@ -27,10 +27,13 @@ pub const MAX_FILTER_BYTES: usize = 4 << 20;
 /// transports' body limits and the core's per-item validation; only
 /// requests whose cost is not proportional to their size are checked here.
 pub fn check_limits(req: &Request) -> Result<(), WireError> {
-    if let Request::Search { k, ef, filter, .. } = req {
-        check_search(*k, *ef, filter.as_ref())?;
+    match req {
+        Request::Search { k, ef, filter, .. } => check_search(*k, *ef, filter.as_ref()),
+        Request::FilteredSearch { k, ef, key_filter, .. } => {
+            check_search(*k, *ef, key_filter.as_ref())
+        }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// The search part of [`check_limits`], for callers that hold the fields.

@@ -221,6 +221,55 @@ pub enum Request {
         /// Shard snapshot (or bare core snapshot) bytes.
         bytes: Vec<u8>,
     },
+    // ---- appended for filtered search (issue 9); keep this order ----
+    /// Set (`Some`) or clear (`None`) the attributes of one element without
+    /// re-sending its vector (Redis `VSETATTR`). The bytes must be a JSON
+    /// object (else `invalid_attributes`); an unknown key is `key_not_found`.
+    /// A write: it goes to the write-ahead log.
+    SetAttributes {
+        /// The element.
+        key: String,
+        /// The new attributes (JSON object text), or `None` to clear them.
+        attributes: Option<Vec<u8>>,
+    },
+    /// The attributes of one element (Redis `VGETATTR`).
+    GetAttributes {
+        /// The element.
+        key: String,
+    },
+    /// [`Request::Search`] with an attribute filter expression (the Redis 8
+    /// vector-sets FILTER language), an effort bound and the option to
+    /// return each hit's attributes. Answered with [`Response::SearchHits`],
+    /// which always holds `min(k, matches)` hits.
+    FilteredSearch {
+        /// The query.
+        vector: Vec<f32>,
+        /// Number of results, at least 1.
+        k: u32,
+        /// Candidate list size (default: the index's `ef_search`; raised to `k`).
+        ef: Option<u32>,
+        /// Optional key predicate (the same as in [`Request::Search`]); both
+        /// it and `filter` must hold.
+        key_filter: Option<Filter>,
+        /// Filter expression, at most 4096 bytes (else `invalid_filter`).
+        filter: Option<String>,
+        /// Most nodes the filtered graph walk may expand before it stops
+        /// (Redis `FILTER-EF`); default: the shard's choice. The answer
+        /// still has `min(k, matches)` hits: a short walk is finished by an
+        /// exact scan.
+        filter_ef: Option<u32>,
+        /// Return each hit's attributes.
+        with_attributes: bool,
+    },
+    /// [`Request::Upsert`] that also requires every attributes blob to be
+    /// a JSON object (else `invalid_attributes`, and nothing changes). The
+    /// coordinator sends this one. `Upsert` keeps its old meaning (opaque
+    /// bytes; non-object bytes are kept but the filter sees no attributes)
+    /// so that write-ahead logs written before typed attributes replay.
+    UpsertJson {
+        /// The elements.
+        items: Vec<Item>,
+    },
 }
 
 impl Request {
@@ -233,6 +282,8 @@ impl Request {
                 | Request::Upsert { .. }
                 | Request::Remove { .. }
                 | Request::Restore { .. }
+                | Request::SetAttributes { .. }
+                | Request::UpsertJson { .. }
         )
     }
 
@@ -248,6 +299,10 @@ impl Request {
             Request::Info => "info",
             Request::Snapshot => "snapshot",
             Request::Restore { .. } => "restore",
+            Request::SetAttributes { .. } => "set_attributes",
+            Request::GetAttributes { .. } => "get_attributes",
+            Request::FilteredSearch { .. } => "search",
+            Request::UpsertJson { .. } => "upsert",
         }
     }
 }
@@ -343,6 +398,47 @@ pub enum Response {
     },
     /// The request failed and changed nothing.
     Error(WireError),
+    // ---- appended for filtered search (issue 9); keep this order ----
+    /// `SetAttributes` succeeded.
+    AttributesSet,
+    /// `GetAttributes` result.
+    Attributes {
+        /// Whether the key is present.
+        present: bool,
+        /// Its attributes (`None` when absent or unset).
+        attributes: Option<Vec<u8>>,
+    },
+    /// `FilteredSearch` results, sorted by `(distance, key)`.
+    SearchHits {
+        /// `min(k, matches)` hits.
+        hits: Vec<SearchHit>,
+        /// How the shard answered (for diagnostics and benchmarks).
+        plan: PlanKind,
+    },
+}
+
+/// One hit of a [`Request::FilteredSearch`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    /// The key.
+    pub key: String,
+    /// Full-precision distance (smaller is closer).
+    pub distance: f32,
+    /// The attributes when `with_attributes` was set (and the element has some).
+    pub attributes: Option<Vec<u8>>,
+}
+
+/// Which strategy the shard's planner took for a [`Request::FilteredSearch`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PlanKind {
+    /// No filter: the plain graph search.
+    Unfiltered,
+    /// Few matches: an exact scan of the candidate slots.
+    Exact,
+    /// A filtered graph walk.
+    Walk,
+    /// A filtered graph walk that came up short, finished by an exact scan.
+    WalkThenExact,
 }
 
 /// Stable error codes. The HTTP API and the npm package use the same
@@ -384,9 +480,15 @@ pub enum ErrorCode {
     AttributesTooLarge,
     /// Something that should not happen; the message says what.
     Internal,
+    // ---- appended for filtered search (issue 9) ----
+    /// A filter expression that does not compile (the message gives the
+    /// position), or one over 4096 bytes.
+    InvalidFilter,
+    /// Attributes that are not a JSON object.
+    InvalidAttributes,
     /// A vector component's magnitude is above the core's `MAX_ABS_VALUE`.
     ValueOutOfRange,
-    /// A request over a bound of [`Limits`](crate::Limits): `k`, `ef`, the
+    /// A request over a bound of [`limits`](crate::limits): `k`, `ef`, the
     /// count or bytes of a key-list filter, or a batch.
     RequestTooLarge,
 }
@@ -412,6 +514,8 @@ impl ErrorCode {
             ErrorCode::InvalidSnapshot => "invalid_snapshot",
             ErrorCode::AttributesTooLarge => "attributes_too_large",
             ErrorCode::Internal => "internal",
+            ErrorCode::InvalidFilter => "invalid_filter",
+            ErrorCode::InvalidAttributes => "invalid_attributes",
             ErrorCode::ValueOutOfRange => "value_out_of_range",
             ErrorCode::RequestTooLarge => "request_too_large",
         }

@@ -1,34 +1,99 @@
 //! [`Shard`]: the core index plus attributes, driven by [`Request`]s.
+//!
+//! # Filtered search: the planner
+//!
+//! A [`Request::FilteredSearch`] must return `min(k, matches)` hits, the
+//! true nearest ones among the matches as far as the graph allows. Per
+//! query the shard picks one of two strategies by their cost in distance
+//! computations (`d`, the unit: about 30 ns for 128 f32 dimensions; a
+//! filter evaluation is a few times cheaper, a bitmap test far cheaper):
+//!
+//! * **exact scan** of the `m` matching slots: `m · d`, sequential, and
+//!   exact. When the attribute indexes produced the candidate set, only
+//!   its members are evaluated; otherwise every live slot is (`n` cheap
+//!   evaluations plus `m · d`).
+//! * **filtered graph walk** (the core's two-hop walk, ACORN-1 style): to
+//!   collect `ef` matches it has to expand about `ef / p` nodes, `p = m / n`
+//!   the selectivity, at a few `d` each (random access, neighbour lists):
+//!   `≈ c · ef · n / m · d`.
+//!
+//! The two cross where `m · d = ef · n / m · d`, i.e. `m = sqrt(ef · n)`;
+//! the walk's constant (`c` > 1, scattered reads) and the exact scan's
+//! sequential reads move the crossing up, so the shard scans exactly when
+//! `m ≤ T = max(1024, 2 · sqrt(ef · n))` (at n = 100k, ef = 64: T ≈ 5000,
+//! 5%). `m` comes from the attribute indexes when the filter's [`Plan`]
+//! can use them (exact counts for `==`/`in`, counted ranges up to `T`, set
+//! intersections for `and`, unions for `or`), else from evaluating the
+//! filter on 256 random live slots (the sample says `m ≈ 0` for
+//! selectivities under ~0.4%, and then the exact scan is also the only way
+//! to prove that fewer than `k` elements match). If the walk returns fewer
+//! than `k` hits, the shard does not know `matches`, so it finishes with
+//! the exact scan, which does.
+//!
+//! [`Plan`]: vecshard_filter::Plan
 
-use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use vecshard_core::{Index, Scratch};
+use vecshard_filter::{Attributes, Filter as Expr};
 
+use crate::attrs::{AttrStore, Entry, Estimate};
 use crate::protocol::{
-    decode_request, encode_response, ErrorCode, Filter, Hit, ItemOut, Request, Response, Settings,
-    ShardInfo, WireError, MAX_ATTRIBUTES_LEN,
+    decode_request, encode_response, ErrorCode, Filter, Hit, Item, ItemOut, PlanKind, Request,
+    Response, SearchHit, Settings, ShardInfo, WireError, MAX_ATTRIBUTES_LEN,
 };
 
+/// Tuning of the filtered-search planner (not on the wire; tests and
+/// benchmarks use it to force one strategy).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlannerConfig {
+    /// Scan exactly when at most this many elements may match; `None`:
+    /// `max(1024, 2·sqrt(ef·n))` (see the module docs).
+    pub exact_threshold: Option<usize>,
+    /// Live slots evaluated to estimate the selectivity of a filter the
+    /// indexes cannot answer.
+    pub sample: usize,
+}
+
+impl Default for PlannerConfig {
+    fn default() -> PlannerConfig {
+        PlannerConfig { exact_threshold: None, sample: 256 }
+    }
+}
+
 /// One shard: an optional index (absent until `Create` or `Restore`), the
-/// attributes of its elements, and a search scratch reused across queries.
+/// attributes of its elements (bytes, typed, indexed; keyed by slot), and
+/// a search scratch reused across queries.
 ///
 /// Every request either succeeds or changes nothing: writes validate all of
 /// their input before the first change.
-#[derive(Default)]
 pub struct Shard {
     index: Option<Index>,
-    attrs: BTreeMap<String, Vec<u8>>,
-    attr_bytes: usize,
+    attrs: AttrStore,
+    /// What the filter sees for an element without (typed) attributes.
+    empty: Attributes,
+    planner: PlannerConfig,
     scratch: Scratch,
+}
+
+impl Default for Shard {
+    fn default() -> Shard {
+        Shard {
+            index: None,
+            attrs: AttrStore::default(),
+            empty: Attributes::parse(b"{}").expect("{} is a JSON object"),
+            planner: PlannerConfig::default(),
+            scratch: Scratch::new(),
+        }
+    }
 }
 
 impl core::fmt::Debug for Shard {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Shard")
             .field("len", &self.len())
-            .field("attributes", &self.attrs.len())
+            .field("attributes", &self.attrs.count())
             .finish_non_exhaustive()
     }
 }
@@ -38,6 +103,61 @@ fn not_initialized() -> WireError {
         ErrorCode::NotInitialized,
         "the shard holds no index yet; send Create (with settings) or Restore (with a snapshot)",
     )
+}
+
+fn too_large(key: &str) -> WireError {
+    WireError::new(
+        ErrorCode::AttributesTooLarge,
+        format!(
+            "attributes of {key:?} are over {MAX_ATTRIBUTES_LEN} bytes; store large payloads \
+             elsewhere and keep a reference"
+        ),
+    )
+}
+
+/// Parses attribute bytes. `strict`: anything but a JSON object is an
+/// error; otherwise such bytes are kept untyped (old data).
+fn parse_attrs(key: &str, raw: Vec<u8>, strict: bool) -> Result<Entry, WireError> {
+    if raw.len() > MAX_ATTRIBUTES_LEN {
+        return Err(too_large(key));
+    }
+    match Attributes::parse(&raw) {
+        Ok(t) => Ok(Entry { raw, typed: Some(t) }),
+        Err(_) if !strict => Ok(Entry { raw, typed: None }),
+        Err(e) => Err(WireError::new(
+            ErrorCode::InvalidAttributes,
+            format!("attributes of {key:?} must be a JSON object: {e}"),
+        )),
+    }
+}
+
+fn invalid_filter(e: impl core::fmt::Display) -> WireError {
+    WireError::new(ErrorCode::InvalidFilter, format!("invalid_filter: {e}"))
+}
+
+/// `floor(sqrt(x))` without floating point (no_std has no `f64::sqrt`).
+fn isqrt(x: u64) -> u64 {
+    if x < 2 {
+        return x;
+    }
+    let mut r = 1u64 << (64 - x.leading_zeros()).div_ceil(2);
+    loop {
+        let next = (r + x / r) / 2;
+        if next >= r {
+            return r;
+        }
+        r = next;
+    }
+}
+
+/// SplitMix64 step (the sampling generator; seeded per query so a query's
+/// plan is reproducible).
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 impl Shard {
@@ -53,16 +173,37 @@ impl Shard {
         Ok(s)
     }
 
-    /// A shard restored from snapshot bytes ([`crate::snapshot`]).
+    /// A shard restored from snapshot bytes ([`crate::snapshot`]). The typed
+    /// attributes and their indexes are rebuilt from the stored bytes;
+    /// bytes that are not a JSON object (written before attributes were
+    /// typed) are kept, and the filter sees no attributes for them.
     pub fn from_snapshot(bytes: &[u8]) -> Result<Shard, WireError> {
-        let (index, attrs) = crate::snapshot::decode(bytes)?;
-        let attr_bytes = attrs.iter().map(|(k, v)| k.len() + v.len()).sum();
-        Ok(Shard { index: Some(index), attrs, attr_bytes, scratch: Scratch::new() })
+        let (index, pairs) = crate::snapshot::decode(bytes)?;
+        let mut s = Shard::new();
+        for (k, raw) in pairs {
+            let slot = index.slot_of(&k).ok_or_else(|| {
+                WireError::new(
+                    ErrorCode::InvalidSnapshot,
+                    format!("attributes for unknown key {k:?}"),
+                )
+            })?;
+            let entry = parse_attrs(&k, raw, false)?;
+            s.attrs.set(slot, Some(entry));
+        }
+        s.index = Some(index);
+        Ok(s)
     }
 
     /// The shard snapshot bytes, or `None` before the index exists.
     pub fn snapshot(&self) -> Option<Vec<u8>> {
-        self.index.as_ref().map(|i| crate::snapshot::encode(i, &self.attrs))
+        let index = self.index.as_ref()?;
+        let mut pairs: Vec<(&str, &[u8])> = self
+            .attrs
+            .iter()
+            .filter_map(|(slot, e)| index.key_of(slot).map(|k| (k, e.raw.as_slice())))
+            .collect();
+        pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        Some(crate::snapshot::encode(index, &pairs))
     }
 
     /// Live elements (0 before the index exists).
@@ -78,6 +219,23 @@ impl Shard {
     /// The index, if created.
     pub fn index(&self) -> Option<&Index> {
         self.index.as_ref()
+    }
+
+    /// The planner's tuning.
+    pub fn planner(&self) -> PlannerConfig {
+        self.planner
+    }
+
+    /// Changes the planner's tuning (tests and benchmarks force a strategy
+    /// with it; the defaults are what production uses).
+    pub fn set_planner(&mut self, planner: PlannerConfig) {
+        self.planner = planner;
+    }
+
+    /// The attribute bytes of `key`, if it is present and has attributes.
+    pub fn attributes(&self, key: &str) -> Option<&[u8]> {
+        let index = self.index.as_ref()?;
+        self.attrs.get(index.slot_of(key)?).map(|e| e.raw.as_slice())
     }
 
     /// Decodes `bytes`, handles the request and encodes the response.
@@ -119,47 +277,54 @@ impl Shard {
         Ok(())
     }
 
+    /// Upsert (`strict`: attributes must be JSON objects). Validates
+    /// everything, lets the core apply the batch (it validates before it
+    /// changes anything), then moves the attributes to the new slots.
+    fn upsert(&mut self, items: Vec<Item>, strict: bool) -> Result<Response, WireError> {
+        let index = self.index.as_ref().ok_or_else(not_initialized)?;
+        let mut entries = Vec::with_capacity(items.len());
+        let mut pairs: Vec<(&str, &[f32])> = Vec::with_capacity(items.len());
+        let mut old_slots = Vec::new();
+        for it in &items {
+            entries.push(match &it.attributes {
+                None => None,
+                Some(a) => Some(parse_attrs(&it.key, a.clone(), strict)?),
+            });
+            pairs.push((it.key.as_str(), it.vector.as_slice()));
+            old_slots.extend(index.slot_of(&it.key));
+        }
+        let inserted = self.index.as_mut().ok_or_else(not_initialized)?.upsert_batch(&pairs)?;
+        let total = pairs.len() as u32;
+        drop(pairs);
+        // The core applied the batch. An updated key was re-linked and may
+        // sit in another slot now; clear every old slot first, then file
+        // each item (the last of a repeated key wins) under its new slot.
+        for s in old_slots {
+            self.attrs.clear(s);
+        }
+        let index = self.index.as_ref().ok_or_else(not_initialized)?;
+        for (it, entry) in items.iter().zip(entries) {
+            let Some(slot) = index.slot_of(&it.key) else { continue };
+            self.attrs.set(slot, entry);
+        }
+        let n = pairs_len(inserted);
+        Ok(Response::Upserted { inserted: n, updated: total - n })
+    }
+
     fn try_handle(&mut self, req: Request) -> Result<Response, WireError> {
         match req {
             Request::Create { settings } => {
                 self.create(&settings)?;
                 Ok(Response::Created)
             }
-            Request::Upsert { items } => {
-                if let Some(it) = items
-                    .iter()
-                    .find(|it| it.attributes.as_ref().is_some_and(|a| a.len() > MAX_ATTRIBUTES_LEN))
-                {
-                    return Err(WireError::new(
-                        ErrorCode::AttributesTooLarge,
-                        format!(
-                            "attributes of {:?} are over {MAX_ATTRIBUTES_LEN} bytes; store large \
-                             payloads elsewhere and keep a reference",
-                            it.key
-                        ),
-                    ));
-                }
-                let index = self.index_mut()?;
-                let pairs: Vec<(&str, &[f32])> =
-                    items.iter().map(|it| (it.key.as_str(), it.vector.as_slice())).collect();
-                let inserted = index.upsert_batch(&pairs)?;
-                let total = pairs.len() as u32;
-                drop(pairs);
-                // The core validated everything and applied the batch; the
-                // attribute updates below cannot fail.
-                for it in items {
-                    self.set_attributes(it.key, it.attributes);
-                }
-                let n = pairs_len(inserted);
-                Ok(Response::Upserted { inserted: n, updated: total - n })
-            }
+            Request::Upsert { items } => self.upsert(items, false),
+            Request::UpsertJson { items } => self.upsert(items, true),
             Request::Remove { keys } => {
                 let index = self.index_mut()?;
+                let slots: Vec<u32> = keys.iter().filter_map(|k| index.slot_of(k)).collect();
                 let removed = index.remove_batch(&keys);
-                for k in &keys {
-                    if let Some(v) = self.attrs.remove(k) {
-                        self.attr_bytes -= k.len() + v.len();
-                    }
+                for s in slots {
+                    self.attrs.clear(s);
                 }
                 Ok(Response::Removed {
                     removed: removed as u32,
@@ -196,11 +361,9 @@ impl Shard {
             }
             Request::Get { key } => {
                 let index = self.index.as_ref().ok_or_else(not_initialized)?;
-                let item = index.get(&key).map(|vector| ItemOut {
-                    attributes: self.attrs.get(&key).cloned(),
-                    key,
-                    vector,
-                });
+                let attributes =
+                    index.slot_of(&key).and_then(|s| self.attrs.get(s)).map(|e| e.raw.clone());
+                let item = index.get(&key).map(|vector| ItemOut { attributes, key, vector });
                 Ok(Response::Item { item })
             }
             Request::Contains { key } => {
@@ -215,20 +378,197 @@ impl Shard {
             Request::Restore { bytes } => {
                 let fresh = Shard::from_snapshot(&bytes)?;
                 let len = fresh.len() as u64;
+                let planner = self.planner;
                 *self = fresh;
+                self.planner = planner;
                 Ok(Response::Restored { len })
+            }
+            Request::SetAttributes { key, attributes } => {
+                let index = self.index.as_ref().ok_or_else(not_initialized)?;
+                let slot = index.slot_of(&key).ok_or_else(|| {
+                    WireError::new(ErrorCode::KeyNotFound, format!("no element with key {key:?}"))
+                })?;
+                let entry = match attributes {
+                    None => None,
+                    Some(a) => Some(parse_attrs(&key, a, true)?),
+                };
+                self.attrs.set(slot, entry);
+                Ok(Response::AttributesSet)
+            }
+            Request::GetAttributes { key } => {
+                let index = self.index.as_ref().ok_or_else(not_initialized)?;
+                let slot = index.slot_of(&key);
+                Ok(Response::Attributes {
+                    present: slot.is_some(),
+                    attributes: slot.and_then(|s| self.attrs.get(s)).map(|e| e.raw.clone()),
+                })
+            }
+            Request::FilteredSearch {
+                vector,
+                k,
+                ef,
+                key_filter,
+                filter,
+                filter_ef,
+                with_attributes,
+            } => {
+                crate::limits::check_search(k, ef, key_filter.as_ref())?;
+                self.filtered_search(&FilteredQuery {
+                vector: &vector,
+                k: k as usize,
+                ef: ef.map(|e| e as usize),
+                key_filter: key_filter.as_ref(),
+                filter: filter.as_deref(),
+                filter_ef: filter_ef.map(|e| e as usize),
+                with_attributes,
+            })
             }
         }
     }
 
-    fn set_attributes(&mut self, key: String, attributes: Option<Vec<u8>>) {
-        if let Some(old) = self.attrs.remove(&key) {
-            self.attr_bytes -= key.len() + old.len();
+    /// The planner (see the module docs): exact scan when few elements may
+    /// match, otherwise the core's filtered walk, finished by an exact scan
+    /// when it comes up short. Always `min(k, matches)` hits.
+    fn filtered_search(&mut self, q: &FilteredQuery<'_>) -> Result<Response, WireError> {
+        let Shard { index, attrs, empty, planner, scratch } = self;
+        let index = index.as_ref().ok_or_else(not_initialized)?;
+        if q.k == 0 {
+            return Err(WireError::new(ErrorCode::InvalidK, "k must be at least 1"));
         }
-        if let Some(a) = attributes {
-            self.attr_bytes += key.len() + a.len();
-            self.attrs.insert(key, a);
+        // Compile first: a bad filter is an error even on an empty shard.
+        let expr = match q.filter {
+            None => None,
+            Some(src) if src.len() > Expr::MAX_LEN => {
+                return Err(invalid_filter(format!(
+                    "the filter is {} bytes; the limit is {}",
+                    src.len(),
+                    Expr::MAX_LEN
+                )))
+            }
+            Some(src) => Some(Expr::compile(src).map_err(invalid_filter)?),
+        };
+        let with =
+            |hits: Vec<vecshard_core::Hit<'_>>, plan: PlanKind| -> Result<Response, WireError> {
+                let hits = hits
+                    .iter()
+                    .map(|h| SearchHit {
+                        key: h.key.to_string(),
+                        distance: h.distance,
+                        attributes: if q.with_attributes {
+                            index.slot_of(h.key).and_then(|s| attrs.get(s)).map(|e| e.raw.clone())
+                        } else {
+                            None
+                        },
+                    })
+                    .collect();
+                Ok(Response::SearchHits { hits, plan })
+            };
+        if expr.is_none() && q.key_filter.is_none() {
+            let hits = index.search_with(scratch, q.vector, q.k, q.ef, None)?;
+            return with(hits, PlanKind::Unfiltered);
         }
+
+        // The key filter as a slot test; a key list is also a candidate set.
+        let mut key_set: Option<Vec<u32>> = None;
+        if let Some(Filter::Keys(keys)) = q.key_filter {
+            let mut v: Vec<u32> = keys.iter().filter_map(|k| index.slot_of(k)).collect();
+            v.sort_unstable();
+            v.dedup();
+            key_set = Some(v);
+        }
+        let prefix = match q.key_filter {
+            Some(Filter::KeyPrefix(p)) => Some(p.as_str()),
+            _ => None,
+        };
+        let matches = |slot: u32| -> bool {
+            if let Some(p) = prefix {
+                if !index.key_of(slot).is_some_and(|k| k.starts_with(p)) {
+                    return false;
+                }
+            }
+            if let Some(ks) = &key_set {
+                if ks.binary_search(&slot).is_err() {
+                    return false;
+                }
+            }
+            match &expr {
+                None => true,
+                Some(f) => f.eval(attrs.get(slot).and_then(|e| e.typed.as_ref()).unwrap_or(empty)),
+            }
+        };
+
+        let n = index.len();
+        let ef = q.ef.unwrap_or(index.config().ef_search).max(q.k);
+        let threshold = planner.exact_threshold.unwrap_or_else(|| {
+            (2 * isqrt((ef as u64).saturating_mul(n as u64))).max(1024) as usize
+        });
+        let mut est = match &expr {
+            Some(f) => attrs.estimate(&f.plan(), threshold),
+            None => Estimate::Unknown,
+        };
+        if let Some(ks) = &key_set {
+            est = match est {
+                Estimate::Set(s) => Estimate::Set(crate::attrs::intersect(&s, ks)),
+                _ => Estimate::Set(ks.clone()),
+            };
+        }
+        let cands: Option<Vec<u32>> = match est {
+            Estimate::Set(s) => Some(s),
+            _ => None,
+        };
+        // Exact scan over the candidate set, or over every live slot.
+        let exact = || -> Result<Vec<vecshard_core::Hit<'_>>, WireError> {
+            let hits = match &cands {
+                Some(c) => {
+                    let mut it = c.iter().copied().filter(|&s| matches(s));
+                    index.exact_search_slots(q.vector, q.k, &mut it)?
+                }
+                None => {
+                    let mut it = (0..index.slot_bound())
+                        .filter(|&s| index.key_of(s).is_some() && matches(s));
+                    index.exact_search_slots(q.vector, q.k, &mut it)?
+                }
+            };
+            Ok(hits)
+        };
+        let estimated = match &cands {
+            Some(c) => c.len(),
+            None => {
+                // Sample live slots (a fixed seed per query text: the same
+                // query gets the same plan).
+                let mut seed = xxhash_rust::xxh3::xxh3_64(q.filter.unwrap_or("").as_bytes());
+                let (mut seen, mut hit) = (0usize, 0usize);
+                let mut tries = 0;
+                let bound = index.slot_bound();
+                while bound > 0 && seen < planner.sample && tries < 4 * planner.sample {
+                    tries += 1;
+                    let s = (splitmix(&mut seed) % u64::from(bound)) as u32;
+                    if index.key_of(s).is_none() {
+                        continue;
+                    }
+                    seen += 1;
+                    hit += matches(s) as usize;
+                }
+                if seen == 0 {
+                    0
+                } else {
+                    // Round up: one sampled match stands for n/seen.
+                    (hit * n).div_ceil(seen)
+                }
+            }
+        };
+        if estimated <= threshold {
+            return with(exact()?, PlanKind::Exact);
+        }
+        let pred: &dyn Fn(u32) -> bool = &matches;
+        let walk = index.search_filtered_with(scratch, q.vector, q.k, ef, pred, q.filter_ef)?;
+        // A complete walk holds min(k, matches); a stopped one that still
+        // found k is kept (approximate, like any graph search).
+        if walk.complete || walk.hits.len() >= q.k {
+            return with(walk.hits, PlanKind::Walk);
+        }
+        drop(walk);
+        with(exact()?, PlanKind::WalkThenExact)
     }
 
     /// Counts, settings and memory.
@@ -249,9 +589,9 @@ impl Shard {
                 ShardInfo {
                     settings: Some(Settings::from(index.config())),
                     len: index.len() as u64,
-                    with_attributes: self.attrs.len() as u64,
+                    with_attributes: self.attrs.count() as u64,
                     index_bytes: index.memory_bytes() as u64,
-                    attribute_bytes: self.attr_bytes as u64,
+                    attribute_bytes: self.attrs.bytes() as u64,
                     max_level: index.max_level() as u32,
                     kernel: index.kernel_name().to_string(),
                 }
@@ -262,4 +602,15 @@ impl Shard {
 
 fn pairs_len(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// The fields of a [`Request::FilteredSearch`], borrowed.
+struct FilteredQuery<'a> {
+    vector: &'a [f32],
+    k: usize,
+    ef: Option<usize>,
+    key_filter: Option<&'a Filter>,
+    filter: Option<&'a str>,
+    filter_ef: Option<usize>,
+    with_attributes: bool,
 }

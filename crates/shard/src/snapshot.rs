@@ -13,11 +13,14 @@
 //! 28+C+A  8     xxh3_64 (seed 0) of every byte before it, u64 LE
 //! ```
 //!
+//! The attribute bytes are the only attribute data stored: their typed form
+//! and the attribute indexes are derived and rebuilt at load (see the
+//! `attrs` module), so typed attributes did not change this format.
+//!
 //! [`decode`] also accepts a bare core snapshot (magic `VECSHARD`), so a
 //! snapshot written by `Index::toBytes()` in the npm package or by the core
 //! crate restores into a shard with no attributes.
 
-use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -38,11 +41,11 @@ fn invalid(reason: impl Into<String>) -> WireError {
     )
 }
 
-/// Encodes an index and its attributes.
-pub fn encode(index: &Index, attrs: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
+/// Encodes an index and its attributes (`(key, bytes)` pairs sorted by key,
+/// keys unique and present in the index).
+pub fn encode(index: &Index, pairs: &[(&str, &[u8])]) -> Vec<u8> {
     let core = index.to_bytes();
-    let pairs: Vec<(&str, &[u8])> = attrs.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect();
-    let a = postcard::to_allocvec(&pairs).expect("postcard encoding of attributes");
+    let a = postcard::to_allocvec(pairs).expect("postcard encoding of attributes");
     let mut out = Vec::with_capacity(36 + core.len() + a.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
@@ -69,11 +72,15 @@ fn take_u64(bytes: &mut &[u8], what: &str) -> Result<u64, WireError> {
     Ok(u64::from_le_bytes(b.try_into().expect("8 bytes")))
 }
 
-/// Decodes and validates a shard snapshot (or a bare core snapshot).
-pub fn decode(bytes: &[u8]) -> Result<(Index, BTreeMap<String, Vec<u8>>), WireError> {
+/// `(key, attribute bytes)` pairs, sorted by key.
+pub type AttributePairs = Vec<(String, Vec<u8>)>;
+
+/// Decodes and validates a shard snapshot (or a bare core snapshot): the
+/// index and its attribute pairs.
+pub fn decode(bytes: &[u8]) -> Result<(Index, AttributePairs), WireError> {
     if bytes.len() >= 8 && &bytes[..8] == CORE_MAGIC {
         let index = Index::from_bytes(bytes).map_err(WireError::from)?;
-        return Ok((index, BTreeMap::new()));
+        return Ok((index, Vec::new()));
     }
     if bytes.len() < 8 || &bytes[..8] != MAGIC {
         return Err(invalid("bad magic (expected VSSHARD or VECSHARD)"));
@@ -101,9 +108,8 @@ pub fn decode(bytes: &[u8]) -> Result<(Index, BTreeMap<String, Vec<u8>>), WireEr
         return Err(invalid("trailing bytes"));
     }
     let index = Index::from_bytes(core).map_err(WireError::from)?;
-    let pairs: Vec<(String, Vec<u8>)> =
+    let pairs: AttributePairs =
         postcard::from_bytes(abytes).map_err(|e| invalid(format!("attributes: {e}")))?;
-    let mut attrs = BTreeMap::new();
     let mut prev: Option<&str> = None;
     for (k, v) in &pairs {
         if prev.is_some_and(|p| p >= k.as_str()) {
@@ -117,8 +123,5 @@ pub fn decode(bytes: &[u8]) -> Result<(Index, BTreeMap<String, Vec<u8>>), WireEr
         }
         prev = Some(k);
     }
-    for (k, v) in pairs {
-        attrs.insert(k, v);
-    }
-    Ok((index, attrs))
+    Ok((index, pairs))
 }
