@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde_json::{json, Value};
-use vecshard_coordinator::{Mode, Query};
+use vecshard_coordinator::{Mode, Query, SearchOptions};
 use vecshard_host::{datadir, Cluster, FsyncPolicy, Manifest};
 
 use crate::http::Api;
@@ -16,7 +16,7 @@ use crate::{HostArgs, Target};
 /// Search a data dir or a running server.
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  vecshard query --url http://127.0.0.1:7700 --vector \"0.1,0.2,0.3\" --k 5\n  vecshard query --data data/glove --query-file ../shared/data/glove100-10k/query.fvecs --limit 3 --labels ../shared/data/glove100-10k/base_words.txt"
+    after_help = "Examples:\n  vecshard query --url http://127.0.0.1:7700 --vector \"0.1,0.2,0.3\" --k 5\n  vecshard query --data data/movies --vector \"0.1,0.2,0.3\" --filter '.year > 1950 and .genre == \"drama\"' --with-attributes\n  vecshard query --data data/glove --query-file ../shared/data/glove100-10k/query.fvecs --limit 3 --labels ../shared/data/glove100-10k/base_words.txt"
 )]
 pub struct QueryArgs {
     #[command(flatten)]
@@ -41,6 +41,18 @@ pub struct QueryArgs {
     /// Candidate list size per shard (default: the index's ef_search).
     #[arg(long)]
     pub ef: Option<u32>,
+    /// Only elements whose attributes pass this filter expression (Redis
+    /// vector-sets FILTER syntax, e.g. '.year > 1950 and .genre == "drama"';
+    /// see docs/filters.md). Always returns min(k, matches) results.
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Bound on the filtered graph walk's expansions per shard (Redis
+    /// FILTER-EF); the answer stays complete (an exact scan finishes it).
+    #[arg(long)]
+    pub filter_ef: Option<u32>,
+    /// Print each result's attributes.
+    #[arg(long)]
+    pub with_attributes: bool,
     /// A text file with one label per row (e.g. base_words.txt): shown
     /// next to numeric keys, which are row numbers of .fvecs/.npy builds.
     #[arg(long)]
@@ -152,13 +164,17 @@ pub fn run_query(a: QueryArgs) -> Result<()> {
                     Some(l) => format!("{key} ({l})"),
                     None => key.to_string(),
                 };
-                writeln!(
+                write!(
                     stdout,
                     "  {:>3}  {:<32} {:.6}",
                     i + 1,
                     shown,
                     h["distance"].as_f64().unwrap_or(f64::NAN)
                 )?;
+                match h.get("attributes") {
+                    Some(attrs) => writeln!(stdout, "  {attrs}")?,
+                    None => writeln!(stdout)?,
+                }
             }
         }
         Ok(())
@@ -171,6 +187,15 @@ pub fn run_query(a: QueryArgs) -> Result<()> {
                 if let Some(ef) = a.ef {
                     body["ef"] = json!(ef);
                 }
+                if let Some(f) = &a.filter {
+                    body["filter"] = json!(f);
+                }
+                if let Some(fe) = a.filter_ef {
+                    body["filter_ef"] = json!(fe);
+                }
+                if a.with_attributes {
+                    body["with_attributes"] = json!(true);
+                }
                 let res = rt.block_on(api.call("POST", "/v1/search", Some(&body)))?;
                 print(&qid, res)?;
             }
@@ -179,12 +204,33 @@ pub fn run_query(a: QueryArgs) -> Result<()> {
             let cluster = Cluster::open(dir, a.host.config(FsyncPolicy::EverySec))
                 .with_context(|| format!("cannot open {}", dir.display()))?;
             let coord = cluster.coordinator();
+            let opts = SearchOptions {
+                filter: a.filter.clone(),
+                filter_ef: a.filter_ef,
+                with_attributes: a.with_attributes,
+            };
             for (qid, v) in queries {
                 let q = Query { vector: v, k: a.k, ef: a.ef, filter: None };
-                let r = futures::executor::block_on(coord.search(q, Mode::Partial))
+                let r = futures::executor::block_on(coord.search_with(q, &opts, Mode::Partial))
                     .map_err(|e| anyhow::anyhow!("query {qid}: {e}"))?;
+                let mut attrs = r.attributes.iter();
+                let hit = |h: &vecshard_shard::Hit| {
+                    let mut o = json!({"key": h.key, "distance": h.distance});
+                    if a.with_attributes {
+                        o["attributes"] = attrs
+                            .next()
+                            .and_then(|x| x.as_deref())
+                            .map(|b| {
+                                serde_json::from_slice(b).unwrap_or_else(|_| {
+                                    Value::String(String::from_utf8_lossy(b).into_owned())
+                                })
+                            })
+                            .unwrap_or(Value::Null);
+                    }
+                    o
+                };
                 let res = json!({
-                    "results": r.hits.iter().map(|h| json!({"key": h.key, "distance": h.distance})).collect::<Vec<_>>(),
+                    "results": r.hits.iter().map(hit).collect::<Vec<_>>(),
                     "partial": r.partial,
                     "missing_shards": r.missing_shards,
                 });

@@ -113,8 +113,9 @@ fn wait_closed(s: &mut TcpStream, limit: Duration) -> Option<Duration> {
         match s.read(&mut buf) {
             Ok(0) => return Some(t.elapsed()),
             Ok(_) => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock
-                || e.kind() == std::io::ErrorKind::TimedOut =>
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
             {
                 return None
             }
@@ -127,16 +128,14 @@ fn wait_closed(s: &mut TcpStream, limit: Duration) -> Option<Duration> {
 fn a_slow_client_is_disconnected_after_the_header_timeout() {
     let dir = tmpdir("slowloris");
     let data = build(&dir, 20, 8, 1);
-    let srv =
-        Server::start(&["serve", "--data", data.to_str().unwrap(), "--header-timeout", "1s"]);
+    let srv = Server::start(&["serve", "--data", data.to_str().unwrap(), "--header-timeout", "1s"]);
     let mut s = TcpStream::connect(&srv.addr).unwrap();
     s.write_all(b"GET /healthz HTTP/1.1\r\n").unwrap();
     let closed = wait_closed(&mut s, Duration::from_secs(30));
     assert!(closed.is_some(), "a half-sent request held its connection for 30 s");
     // An idle keep-alive connection is closed the same way.
     let mut s = TcpStream::connect(&srv.addr).unwrap();
-    s.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", srv.addr).as_bytes())
-        .unwrap();
+    s.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", srv.addr).as_bytes()).unwrap();
     assert!(wait_closed(&mut s, Duration::from_secs(30)).is_some(), "idle connection kept");
     // The server still answers.
     assert_eq!(http(&srv.addr, "GET", "/healthz", b"", None).0, 200);
@@ -171,7 +170,8 @@ fn a_half_open_client_does_not_block_shutdown() {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    let status = status.expect("SIGTERM did not stop the server within 60 s while a client was connected");
+    let status =
+        status.expect("SIGTERM did not stop the server within 60 s while a client was connected");
     assert!(status.success(), "{status:?}");
     // The server closed our connection rather than leaving it dangling.
     assert!(wait_closed(&mut s, Duration::from_secs(5)).is_some());

@@ -9,12 +9,14 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use vecshard_coordinator::{Coordinator, Mode, Query, ShardTransport, TransportError, HASH_NAME};
+use vecshard_coordinator::{
+    Coordinator, Mode, Query, SearchOptions, ShardTransport, TransportError, HASH_NAME,
+};
 use vecshard_shard::{
     decode_request, encode_response, Filter, Item, Request as ShardRequest,
     Response as ShardResponse, Settings,
@@ -149,6 +151,7 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/v1/vectors", post(upsert))
         .route("/v1/vectors/{key}", get(get_vector).delete(delete_vector))
+        .route("/v1/vectors/{key}/attributes", put(set_attributes).get(get_attributes))
         .route("/v1/search", post(search))
         .route("/v1/info", get(info))
         .route("/v1/checkpoint", post(checkpoint))
@@ -197,6 +200,7 @@ fn route_label(path: Option<&MatchedPath>) -> &'static str {
     match path.map(MatchedPath::as_str) {
         Some("/v1/vectors") => "upsert",
         Some("/v1/vectors/{key}") => "vector",
+        Some("/v1/vectors/{key}/attributes") => "attributes",
         Some("/v1/search") => "search",
         Some("/v1/info") => "info",
         Some("/v1/checkpoint") => "checkpoint",
@@ -391,8 +395,14 @@ struct SearchBody {
     ef: Option<u32>,
     #[serde(default)]
     strict: Option<bool>,
+    /// An expression string (the filter language), or the object forms
+    /// `{"key_prefix": ...}` / `{"keys": [...]}`.
     #[serde(default)]
-    filter: Option<JsonFilter>,
+    filter: Option<serde_json::Value>,
+    #[serde(default)]
+    filter_ef: Option<u32>,
+    #[serde(default)]
+    with_attributes: bool,
 }
 
 fn default_k() -> u32 {
@@ -412,6 +422,9 @@ struct JsonFilter {
 struct SearchHit {
     key: String,
     distance: f32,
+    /// Present (possibly `null`) only with `"with_attributes": true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attributes: Option<Option<Box<RawValue>>>,
 }
 
 #[derive(Serialize)]
@@ -425,6 +438,16 @@ struct SearchReply {
 /// Largest `k` and `ef` a query may ask for.
 const MAX_K: u32 = 10_000;
 
+/// Largest `filter_ef` (filtered-walk expansions per shard) a query may ask
+/// for: each expansion costs up to `2m` distances, so this bounds a query
+/// to well under a second per shard. The answer is complete either way
+/// (a walk that stops short is finished by an exact scan).
+const MAX_FILTER_EF: u32 = 1_000_000;
+
+fn invalid_filter(message: impl Into<String>) -> ApiError {
+    ApiError::bad_request("invalid_filter", message)
+}
+
 async fn search(
     State(app): State<Arc<App>>,
     b: Result<Bytes, BytesRejection>,
@@ -435,29 +458,97 @@ async fn search(
     if q.k > MAX_K || q.ef.is_some_and(|e| e > MAX_K) {
         return Err(ApiError::bad_request("invalid_k", format!("k and ef are limited to {MAX_K}")));
     }
-    let filter =
-        match q.filter {
-            None => None,
-            Some(JsonFilter { key_prefix: Some(p), keys: None }) => Some(Filter::KeyPrefix(p)),
-            Some(JsonFilter { key_prefix: None, keys: Some(k) }) => Some(Filter::Keys(k)),
-            Some(_) => return Err(ApiError::bad_request(
-                "bad_filter",
-                "a filter is {\"key_prefix\": \"...\"} or {\"keys\": [...]}, exactly one of them",
-            )),
-        };
+    if q.filter_ef.is_some_and(|e| e == 0 || e > MAX_FILTER_EF) {
+        return Err(invalid_filter(format!("filter_ef must be in 1..={MAX_FILTER_EF}")));
+    }
+    let mut opts =
+        SearchOptions { filter: None, filter_ef: q.filter_ef, with_attributes: q.with_attributes };
+    let filter = match q.filter {
+        None => None,
+        Some(serde_json::Value::String(expr)) => {
+            // The coordinator compiles it (and checks the 4 KiB limit).
+            opts.filter = Some(expr);
+            None
+        }
+        Some(obj @ serde_json::Value::Object(_)) => {
+            match serde_json::from_value::<JsonFilter>(obj) {
+                Ok(JsonFilter { key_prefix: Some(p), keys: None }) => Some(Filter::KeyPrefix(p)),
+                Ok(JsonFilter { key_prefix: None, keys: Some(k) }) => Some(Filter::Keys(k)),
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "bad_filter",
+                        "a filter object is {\"key_prefix\": \"...\"} or {\"keys\": [...]}, \
+                         exactly one of them",
+                    ))
+                }
+            }
+        }
+        Some(other) => {
+            return Err(invalid_filter(format!(
+                "invalid_filter: a filter is an expression string such as \".year > 1950\" (or \
+                 the object {{\"key_prefix\"}} / {{\"keys\"}}), not {other}"
+            )))
+        }
+    };
     let mode = if q.strict.unwrap_or(app.cfg.strict) { Mode::Strict } else { Mode::Partial };
     let query = Query { vector: q.vector, k: q.k, ef: q.ef, filter };
-    let res = app.coord.search(query, mode).await?;
+    let res = app.coord.search_with(query, &opts, mode).await?;
+    let mut attrs = res.attributes.into_iter();
     Ok(Json(SearchReply {
         results: res
             .hits
             .into_iter()
-            .map(|h| SearchHit { key: h.key, distance: h.distance })
+            .map(|h| SearchHit {
+                key: h.key,
+                distance: h.distance,
+                attributes: opts
+                    .with_attributes
+                    .then(|| attrs.next().flatten().map(attributes_json)),
+            })
             .collect(),
         partial: res.partial,
         missing_shards: res.missing_shards,
         took_us: t.elapsed().as_micros() as u64,
     }))
+}
+
+#[derive(Serialize)]
+struct AttributesReply {
+    key: String,
+    attributes: Option<Box<RawValue>>,
+}
+
+/// `PUT /v1/vectors/{key}/attributes`: the body is a JSON object (the new
+/// attributes) or `null` (clear them). Redis's `VSETATTR`.
+async fn set_attributes(
+    State(app): State<Arc<App>>,
+    Path(key): Path<String>,
+    b: Result<Bytes, BytesRejection>,
+) -> Result<Json<AttributesReply>, ApiError> {
+    let b = body(b)?;
+    let raw: Box<RawValue> = parse(&b)?;
+    let attributes = match raw.get() {
+        "null" => None,
+        text => Some(text.as_bytes().to_vec()),
+    };
+    app.coord.set_attributes(&key, attributes).await?;
+    Ok(Json(AttributesReply { key, attributes: (raw.get() != "null").then_some(raw) }))
+}
+
+/// `GET /v1/vectors/{key}/attributes`: the attributes (or `null`); 404 for
+/// an unknown key.
+async fn get_attributes(
+    State(app): State<Arc<App>>,
+    Path(key): Path<String>,
+) -> Result<Json<AttributesReply>, ApiError> {
+    match app.coord.get_attributes(&key).await? {
+        Some(a) => Ok(Json(AttributesReply { key, attributes: a.map(attributes_json) })),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "key_not_found",
+            format!("key {key:?} is not in the index"),
+        )),
+    }
 }
 
 #[derive(Serialize)]

@@ -127,8 +127,8 @@ pub async fn serve_with(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let conn = http
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(router.clone()));
+        let conn =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(router.clone()));
         let conn = graceful.watch(conn);
         conns.spawn(async move {
             let _ = conn.await;

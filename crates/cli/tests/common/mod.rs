@@ -119,7 +119,13 @@ impl Drop for Server {
 pub type Case<'a> = (&'a str, &'a str, Vec<u8>, Option<&'a str>, u16, &'a str);
 
 /// One HTTP/1.1 request with `Connection: close`; returns (status, body).
-pub fn http(addr: &str, method: &str, path: &str, body: &[u8], token: Option<&str>) -> (u16, Vec<u8>) {
+pub fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    token: Option<&str>,
+) -> (u16, Vec<u8>) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
@@ -172,4 +178,3 @@ pub fn search(addr: &str, v: &[f32], token: Option<&str>) -> Value {
     assert_eq!(st, 200, "{r}");
     r
 }
-
