@@ -1,0 +1,37 @@
+//! Replays the committed fuzz corpus of `Index::from_bytes`
+//! (`fuzz/corpus/core_snapshot`, plus any crash reproducers in
+//! `fuzz/regressions/core_snapshot`) through the same check the
+//! `core_snapshot` fuzz target runs, so CI keeps what the fuzzer learned
+//! without a fuzzer. See README § Fuzzing.
+
+#[path = "../../../fuzz/checks/core_snapshot.rs"]
+mod core_snapshot;
+#[allow(dead_code)]
+#[path = "../../../fuzz/checks/known.rs"]
+mod known;
+
+use std::path::Path;
+
+fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+    let mut out = Vec::new();
+    for dir in [fuzz.join("corpus").join(target), fuzz.join("regressions").join(target)] {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for e in entries {
+            let p = e.unwrap().path();
+            out.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn core_snapshot_corpus_replays() {
+    let inputs = inputs("core_snapshot");
+    assert!(inputs.len() >= 10, "the corpus is missing ({} files)", inputs.len());
+    for (name, data) in &inputs {
+        eprintln!("{name}");
+        core_snapshot::check(data);
+    }
+}

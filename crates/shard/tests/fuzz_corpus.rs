@@ -1,0 +1,91 @@
+//! Replays the committed fuzz corpora of the shard (`fuzz/corpus/
+//! shard_request` and `fuzz/corpus/shard_snapshot`, plus any crash
+//! reproducers in `fuzz/regressions/`) through the same checks the fuzz
+//! targets run, so CI keeps what the fuzzer learned without a fuzzer. See
+//! README § Fuzzing.
+
+// The check files are shared with the fuzz targets; not every helper is
+// used by every includer.
+#[allow(dead_code)]
+#[path = "../../../fuzz/checks/fixture.rs"]
+mod fixture;
+#[allow(dead_code)]
+#[path = "../../../fuzz/checks/known.rs"]
+mod known;
+#[allow(dead_code)]
+#[path = "../../../fuzz/checks/shard_request.rs"]
+mod shard_request;
+#[allow(dead_code)]
+#[path = "../../../fuzz/checks/shard_snapshot.rs"]
+mod shard_snapshot;
+
+use std::path::Path;
+
+fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+    let mut out = Vec::new();
+    for dir in [fuzz.join("corpus").join(target), fuzz.join("regressions").join(target)] {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for e in entries {
+            let p = e.unwrap().path();
+            out.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn shard_request_corpus_replays() {
+    let inputs = inputs("shard_request");
+    assert!(inputs.len() >= 10, "the corpus is missing ({} files)", inputs.len());
+    for (name, data) in &inputs {
+        eprintln!("{name}");
+        shard_request::check(data);
+    }
+}
+
+#[test]
+fn shard_snapshot_corpus_replays() {
+    let inputs = inputs("shard_snapshot");
+    assert!(inputs.len() >= 5, "the corpus is missing ({} files)", inputs.len());
+    for (name, data) in &inputs {
+        eprintln!("{name}");
+        shard_snapshot::check(data);
+    }
+}
+
+/// Fuzz finding 1 (`fuzz/checks/known.rs`): `fuzz/regressions/shard_request/
+/// unreachable-after-restore` restores a snapshot (valid checksums, every
+/// value in range) whose layer-0 graph leaves 5 of its 6 live nodes
+/// unreachable from the entry point, and the shard accepts it. Searches
+/// then miss those nodes. The fix belongs in the core's snapshot loader
+/// (check or repair reachability on load); this test states the contract
+/// and is ignored until then. When it passes, delete the tolerance in
+/// `known::invariants`.
+#[test]
+#[ignore = "fuzz finding 1: snapshot loading does not check reachability (README § Fuzzing)"]
+fn a_restored_snapshot_leaves_no_node_unreachable() {
+    use vecshard_shard::{decode_request, Request, Shard};
+    let input = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fuzz/regressions/shard_request/unreachable-after-restore"),
+    )
+    .unwrap();
+    let mut restored = 0;
+    for raw in shard_request::split(&input) {
+        let Ok(Request::Restore { bytes }) = decode_request(raw) else { continue };
+        let bytes = shard_snapshot::with_fixed_checksums(&bytes).unwrap_or(bytes);
+        if let Ok(shard) = Shard::from_snapshot(&bytes) {
+            restored += 1;
+            let index = shard.index().unwrap();
+            assert_eq!(
+                index.unreachable_count(),
+                0,
+                "accepted with unreachable nodes: {:?}",
+                index.check_invariants()
+            );
+        }
+    }
+    assert!(restored > 0, "the reproducer no longer restores anything");
+}

@@ -1,0 +1,91 @@
+//! The contract of the shard snapshot container decoder
+//! (`vecshard_shard::snapshot::decode`, what `Restore` and every shard
+//! start run), checked by the `shard_snapshot` fuzz target and replayed by
+//! `crates/shard/tests/fuzz_corpus.rs`.
+//!
+//! As for core snapshots, each input is also tried with its checksums
+//! recomputed (the core snapshot's inside the container, then the
+//! container's), so mutations reach the validators behind them.
+
+use vecshard_shard::snapshot::{decode, encode, MAGIC};
+use vecshard_shard::{decode_response, ErrorCode, Request, Response, Shard};
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::known;
+
+fn fix_tail(b: &mut [u8]) {
+    if let Some(n) = b.len().checked_sub(8) {
+        let sum = xxh3_64(&b[..n]);
+        b[n..].copy_from_slice(&sum.to_le_bytes());
+    }
+}
+
+/// `data` with the inner core checksum and the container checksum
+/// recomputed (or a bare core snapshot's), if that changes anything.
+pub fn with_fixed_checksums(data: &[u8]) -> Option<Vec<u8>> {
+    let mut v = data.to_vec();
+    if v.len() >= 28 && v[..8] == MAGIC[..] {
+        let clen = u64::from_le_bytes(v[12..20].try_into().expect("8 bytes"));
+        if let Some(end) = usize::try_from(clen).ok().and_then(|c| c.checked_add(20)) {
+            if end <= v.len() - 8 {
+                fix_tail(&mut v[20..end]);
+            }
+        }
+    }
+    fix_tail(&mut v);
+    (v != data).then_some(v)
+}
+
+/// Checks the decoder on `data` and its checksum-fixed twin.
+pub fn check(data: &[u8]) {
+    check_one(data);
+    if let Some(fixed) = with_fixed_checksums(data) {
+        check_one(&fixed);
+    }
+}
+
+fn check_one(bytes: &[u8]) {
+    let (index, attrs) = match decode(bytes) {
+        Err(e) => {
+            assert_eq!(e.code, ErrorCode::InvalidSnapshot, "a bad snapshot gave {e:?}");
+            return;
+        }
+        Ok(v) => v,
+    };
+    known::invariants(&index, "an accepted shard snapshot");
+    for k in attrs.keys() {
+        assert!(index.contains(k), "attributes for a key not in the index: {k:?}");
+    }
+    // Re-encoding is stable and decodes to the same thing.
+    let again = encode(&index, &attrs);
+    let (i2, a2) = decode(&again).expect("a re-encoded shard snapshot decodes");
+    assert_eq!(a2, attrs);
+    assert_eq!(encode(&i2, &a2), again, "re-encoding is not stable");
+
+    // The same bytes restore into a shard that answers and takes writes.
+    let mut shard = Shard::from_snapshot(bytes).expect("decode accepted it");
+    assert_eq!(shard.snapshot().as_deref(), Some(&again[..]));
+    let dim = index.dim();
+    let q: Vec<f32> = (0..dim).map(|i| (i % 5) as f32 * 0.5 - 1.0).collect();
+    let reqs = [
+        Request::Search { vector: q.clone(), k: 3, ef: None, filter: None },
+        Request::Upsert {
+            items: vec![vecshard_shard::Item {
+                key: "fuzz-new".into(),
+                vector: q,
+                attributes: Some(b"{}".to_vec()),
+            }],
+        },
+        Request::Remove { keys: attrs.keys().take(2).cloned().collect() },
+        Request::Info,
+    ];
+    for req in reqs {
+        let name = req.name();
+        let resp = decode_response(&shard.handle_bytes(&vecshard_shard::encode_request(&req)))
+            .expect("the shard answers decodable bytes");
+        if let Response::Error(e) = &resp {
+            panic!("{name} on a restored snapshot failed: {e:?}");
+        }
+    }
+    known::invariants(shard.index().expect("restored"), "writes after a restore");
+}
