@@ -244,12 +244,7 @@ fn worker(
                 format!("{{\"vectors\":[{{\"key\":\"{key}\",\"vector\":{}}}]}}", vector_json(&v));
             ("/v1/vectors", body, Some(key))
         } else {
-            let body = format!(
-                "{{\"vector\":{},\"k\":{},\"ef\":{}}}",
-                vector_json(q),
-                a.k,
-                a.ef
-            );
+            let body = format!("{{\"vector\":{},\"k\":{},\"ef\":{}}}", vector_json(q), a.k, a.ef);
             ("/v1/search", body, None)
         };
         n += 1;
@@ -430,13 +425,8 @@ fn main() {
         for e in all.errors.iter().take(5) {
             println!("  {e}");
         }
-        println!(
-            "acknowledged upserts: {}, missing afterwards: {}",
-            acked.len(),
-            missing.len()
-        );
-        if let (Some(first), Some(w), Some(last), Some(p)) = (rss.first(), warm, rss.last(), peak)
-        {
+        println!("acknowledged upserts: {}, missing afterwards: {}", acked.len(), missing.len());
+        if let (Some(first), Some(w), Some(last), Some(p)) = (rss.first(), warm, rss.last(), peak) {
             println!(
                 "server RSS: start {:.0} MiB, after warm-up ({:.0} s) {:.0} MiB, end {:.0} MiB, \
                  peak {:.0} MiB ({} samples)",

@@ -53,10 +53,10 @@ pub mod snapshot;
 #[cfg(all(target_arch = "wasm32", feature = "guest"))]
 mod guest;
 
+pub use limits::check_limits;
 pub use protocol::{
     decode_request, decode_response, encode_request, encode_response, ErrorCode, Filter, Hit, Item,
     ItemOut, PlanKind, Request, Response, SearchHit, Settings, ShardInfo, WireError, WireMetric,
     WireQuantization, PROTOCOL_VERSION,
 };
-pub use limits::check_limits;
 pub use shard::{PlannerConfig, Shard};

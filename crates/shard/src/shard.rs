@@ -414,14 +414,14 @@ impl Shard {
             } => {
                 crate::limits::check_search(k, ef, key_filter.as_ref())?;
                 self.filtered_search(&FilteredQuery {
-                vector: &vector,
-                k: k as usize,
-                ef: ef.map(|e| e as usize),
-                key_filter: key_filter.as_ref(),
-                filter: filter.as_deref(),
-                filter_ef: filter_ef.map(|e| e as usize),
-                with_attributes,
-            })
+                    vector: &vector,
+                    k: k as usize,
+                    ef: ef.map(|e| e as usize),
+                    key_filter: key_filter.as_ref(),
+                    filter: filter.as_deref(),
+                    filter_ef: filter_ef.map(|e| e as usize),
+                    with_attributes,
+                })
             }
         }
     }
