@@ -21,19 +21,9 @@ mod shard_snapshot;
 
 use std::path::Path;
 
-fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
-    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
-    let mut out = Vec::new();
-    for dir in [fuzz.join("corpus").join(target), fuzz.join("regressions").join(target)] {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        for e in entries {
-            let p = e.unwrap().path();
-            out.push((p.display().to_string(), std::fs::read(&p).unwrap()));
-        }
-    }
-    out.sort();
-    out
-}
+#[path = "../../../fuzz/checks/corpus.rs"]
+mod corpus;
+use corpus::inputs;
 
 #[test]
 fn shard_request_corpus_replays() {
