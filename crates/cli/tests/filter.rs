@@ -126,7 +126,8 @@ fn filtered_search_over_http_and_the_cli() {
     let a = srv.addr.as_str();
 
     // Filters of every selectivity equal brute force and return min(k, matches).
-    let cases: Vec<(&str, Box<dyn Fn(usize) -> bool>)> = vec![
+    type Accept = Box<dyn Fn(usize) -> bool>;
+    let cases: Vec<(&str, Accept)> = vec![
         (".n == 17", Box::new(|i| i == 17)),
         (".n >= 100 and .n < 103", Box::new(|i| (100..103).contains(&i))),
         (".even and .color != \"red\"", Box::new(|i| i % 2 == 0 && i % 3 != 0)),
