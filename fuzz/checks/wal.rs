@@ -18,7 +18,9 @@ use std::path::Path;
 use vecshard_shard::decode_response;
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::wal::{header, record, scan, HEADER_LEN, MAGIC, RECORD_HEADER_LEN};
+use crate::wal::{
+    header_v, record_v, scan, HEADER_LEN, MAGIC, RECORD_HEADER_LEN, RECORD_HEADER_LEN_V1,
+};
 use crate::WalErrorKind;
 use crate::{fixture, known};
 
@@ -32,13 +34,20 @@ pub fn with_fixed_checksums(data: &[u8]) -> Option<Vec<u8>> {
     let mut v = data.to_vec();
     let sum = xxh3_64(&v[..20]);
     v[20..28].copy_from_slice(&sum.to_le_bytes());
+    // Version 2 records carry a checksum of their own 12-byte header too.
+    let version = u32::from_le_bytes(v[8..12].try_into().expect("4 bytes"));
+    let hl = if version >= 2 { RECORD_HEADER_LEN } else { RECORD_HEADER_LEN_V1 } as usize;
     let mut at = h;
-    while at + RECORD_HEADER_LEN as usize <= v.len() {
+    while at + hl <= v.len() {
         let len = u32::from_le_bytes(v[at..at + 4].try_into().expect("4 bytes")) as usize;
-        let start = at + RECORD_HEADER_LEN as usize;
+        let start = at + hl;
         let Some(end) = start.checked_add(len).filter(|&e| len > 0 && e <= v.len()) else { break };
         let sum = xxh3_64(&v[start..end]);
         v[at + 4..at + 12].copy_from_slice(&sum.to_le_bytes());
+        if version >= 2 {
+            let check = xxh3_64(&v[at..at + 12]);
+            v[at + 12..at + 20].copy_from_slice(&check.to_le_bytes());
+        }
         at = end;
     }
     (v != data).then_some(v)
@@ -69,9 +78,9 @@ fn check_one(b: &[u8]) {
         return;
     };
     // The valid prefix is exactly the header and the records, re-framed.
-    let mut again = header(base).to_vec();
+    let mut again = header_v(s.version, base).to_vec();
     for r in &s.records {
-        again.extend(record(&b[r.clone()]));
+        again.extend(record_v(s.version, &b[r.clone()]));
     }
     assert!(again == b[..valid], "the records do not re-frame to the valid prefix");
     assert_eq!(s.torn.is_some(), valid < b.len(), "torn tail reported iff bytes were dropped");
@@ -79,7 +88,8 @@ fn check_one(b: &[u8]) {
     // A crash in the middle of appending the last record leaves a prefix
     // of it: recovery must drop exactly that record, whatever its bytes.
     if let Some(last) = s.records.last() {
-        let frame = last.start - RECORD_HEADER_LEN as usize;
+        let hl = if s.version >= 2 { RECORD_HEADER_LEN } else { RECORD_HEADER_LEN_V1 };
+        let frame = last.start - hl as usize;
         let cut = frame + (last.end - frame) / 2;
         match scan(path, &b[..cut]) {
             Ok(t) => {

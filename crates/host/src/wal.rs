@@ -81,7 +81,9 @@ pub fn header(base: u64) -> [u8; HEADER_LEN as usize] {
     header_v(VERSION, base)
 }
 
-fn header_v(version: u32, base: u64) -> [u8; HEADER_LEN as usize] {
+/// [`header`] for a given format version (tools and tests that re-frame a
+/// log of either version).
+pub fn header_v(version: u32, base: u64) -> [u8; HEADER_LEN as usize] {
     let mut h = [0u8; HEADER_LEN as usize];
     h[..8].copy_from_slice(MAGIC);
     h[8..12].copy_from_slice(&version.to_le_bytes());
@@ -96,7 +98,8 @@ pub fn record(payload: &[u8]) -> Vec<u8> {
     record_v(VERSION, payload)
 }
 
-fn record_v(version: u32, payload: &[u8]) -> Vec<u8> {
+/// [`record`] for a given format version.
+pub fn record_v(version: u32, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(RECORD_HEADER_LEN as usize + payload.len());
     out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     out.extend_from_slice(&xxh3_64(payload).to_le_bytes());

@@ -24,6 +24,9 @@ import { describe, fail } from './api.js';
 
 const VERSION_FIELDS = ['cluster', 'snapshot', 'core_snapshot', 'wal', 'protocol'];
 
+/** Most shards a manifest may name (one Web Worker or thread each). */
+export const MAX_SHARDS = 1024;
+
 /** The manifest of a cluster with `shards` shards and `s` (RawCluster.settings(), camelCase). */
 export function makeManifest(s, shards) {
   const seed = s.seed <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(s.seed) : s.seed;
@@ -85,7 +88,10 @@ export function parseManifest(input) {
   }
   if (m.hash !== hashName())
     fail('invalid_snapshot', `the manifest routes keys with ${JSON.stringify(m.hash)}, this package with ${JSON.stringify(hashName())}`);
-  if (!Number.isInteger(m.shards) || m.shards < 1 || m.shards > 0xffffffff) bad(`"shards" must be a positive integer, got ${describe(m.shards)}`);
+  // A bound before anything is allocated per shard: loadLocal makes one
+  // read per shard, and Cluster one worker.
+  if (!Number.isInteger(m.shards) || m.shards < 1 || m.shards > MAX_SHARDS)
+    bad(`"shards" must be an integer from 1 to ${MAX_SHARDS}, got ${describe(m.shards)}`);
   const s = m.settings;
   if (typeof s !== 'object' || s === null) bad('it has no "settings" object');
   let seed = s.seed;

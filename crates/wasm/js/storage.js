@@ -177,15 +177,35 @@ const indexeddb = {
 // ---------------------------------------------------- file system (Node) ----
 
 const fs = {
+  // Durable like the native data dir: each file is written to a temp
+  // file, fsynced, renamed over the old one, and its directory fsynced, so
+  // a crash leaves either the old file or the new one, never a torn one.
+  // cluster.json goes last (files[] ends with it), so a dir that has one is
+  // complete.
   async save(dir, files) {
-    const { mkdir, rm, writeFile, rename } = await import('node:fs/promises');
+    const { mkdir, rm, open, rename } = await import('node:fs/promises');
     const { join, dirname } = await import('node:path');
+    const syncDir = async (d) => {
+      const h = await open(d, 'r');
+      try {
+        await h.sync();
+      } finally {
+        await h.close();
+      }
+    };
     await rm(join(dir, 'cluster.json'), { force: true });
     for (const f of files) {
       const dest = join(dir, f.path);
       await mkdir(dirname(dest), { recursive: true });
-      await writeFile(`${dest}.tmp`, f.bytes);
+      const h = await open(`${dest}.tmp`, 'w');
+      try {
+        await h.writeFile(f.bytes);
+        await h.sync();
+      } finally {
+        await h.close();
+      }
       await rename(`${dest}.tmp`, dest);
+      await syncDir(dirname(dest));
     }
   },
   async read(dir, paths) {
