@@ -156,6 +156,38 @@ fn golden_v1_snapshots_still_load_and_answer() {
     }
 }
 
+/// The bytes today's build writes for the golden operations. They differ
+/// from the v1 goldens where the build itself changed on purpose (the i8
+/// walk on integer dot products picks other neighbours), so they are
+/// committed separately: the v1 goldens pin the *format* (old files keep
+/// loading and answering), these pin the *build* (native and wasm must
+/// write them byte for byte, see wasm-tests/node/snapshot.test.mjs).
+#[test]
+fn the_golden_operations_write_the_committed_build_bytes() {
+    for (name, metric, quant) in BUILDS {
+        let want = std::fs::read(dir("golden").join(format!("build_{name}.bin"))).unwrap();
+        assert!(
+            small(metric, quant).to_bytes() == want,
+            "{name}: the build changed; if on purpose, run the ignored `regenerate_build_bytes`"
+        );
+    }
+}
+
+const BUILDS: [(&str, Metric, Quantization); 2] =
+    [("l2_f32", Metric::L2, Quantization::F32), ("cosine_i8", Metric::Cosine, Quantization::I8)];
+
+#[test]
+#[ignore = "rewrites committed files; run on purpose when the build changes"]
+fn regenerate_build_bytes() {
+    for (name, metric, quant) in BUILDS {
+        std::fs::write(
+            dir("golden").join(format!("build_{name}.bin")),
+            small(metric, quant).to_bytes(),
+        )
+        .unwrap();
+    }
+}
+
 #[test]
 #[ignore = "rewrites committed files; run on purpose"]
 fn regenerate() {
