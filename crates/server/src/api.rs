@@ -435,9 +435,6 @@ struct SearchReply {
     took_us: u64,
 }
 
-/// Largest `k` and `ef` a query may ask for.
-const MAX_K: u32 = 10_000;
-
 /// Largest `filter_ef` (filtered-walk expansions per shard) a query may ask
 /// for: each expansion costs up to `2m` distances, so this bounds a query
 /// to well under a second per shard. The answer is complete either way
@@ -455,8 +452,14 @@ async fn search(
     let t = Instant::now();
     let b = body(b)?;
     let q: SearchBody = parse(&b)?;
-    if q.k > MAX_K || q.ef.is_some_and(|e| e > MAX_K) {
-        return Err(ApiError::bad_request("invalid_k", format!("k and ef are limited to {MAX_K}")));
+    // The shard's own bounds (`vecshard_shard::limits`), checked here to
+    // answer with this route's historical `invalid_k` code.
+    use vecshard_shard::limits::{MAX_EF, MAX_K};
+    if q.k > MAX_K || q.ef.is_some_and(|e| e > MAX_EF) {
+        return Err(ApiError::bad_request(
+            "invalid_k",
+            format!("k is limited to {MAX_K} and ef to {MAX_EF}"),
+        ));
     }
     if q.filter_ef.is_some_and(|e| e == 0 || e > MAX_FILTER_EF) {
         return Err(invalid_filter(format!("filter_ef must be in 1..={MAX_FILTER_EF}")));
