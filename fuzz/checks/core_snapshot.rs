@@ -54,10 +54,9 @@ pub fn check_loaded(mut idx: Index) {
     let k = 5;
     let hits = idx.search(&q, k, None, None).expect("a valid query on a loaded index");
     // ARCHITECTURE core § Deletion: an unfiltered search never returns
-    // fewer than min(k, len) hits (unless finding 1 cut nodes off).
-    if idx.unreachable_count() == 0 {
-        assert_eq!(hits.len(), k.min(idx.len()), "short result on an unfiltered search");
-    }
+    // fewer than min(k, len) hits (the loader repairs reachability).
+    assert_eq!(idx.unreachable_count(), 0, "a loaded index has unreachable nodes");
+    assert_eq!(hits.len(), k.min(idx.len()), "short result on an unfiltered search");
     let overflow = hits.iter().any(|h| idx.get(h.key).is_some_and(|v| known::huge(&v)));
     let pairs: Vec<(f32, &str)> = hits.iter().map(|h| (h.distance, h.key)).collect();
     known::sorted(&pairs, overflow);

@@ -483,7 +483,7 @@ impl Index {
     /// catches small islands. It walks the graph from the entry point and
     /// attaches the first node of each unreached island to its nearest
     /// reachable node, then continues the walk from there.
-    fn repair_reachability(&mut self) {
+    pub(crate) fn repair_reachability(&mut self) {
         // Each pass attaches every island it finds; a forced attach can, in
         // rare cases, cut off the link it displaced, which the next pass fixes.
         for _ in 0..4 {

@@ -439,7 +439,7 @@ fn decode_v1(h: Header, mut r: Reader<'_>, kernels: Kernels) -> Result<Index> {
     let mut vectors = Vectors::new(dim, metric, quant, kernels);
     vectors.codes = codes;
     vectors.norms = norms;
-    Ok(Index {
+    let mut idx = Index {
         cfg,
         graph,
         vectors,
@@ -452,5 +452,13 @@ fn decode_v1(h: Header, mut r: Reader<'_>, kernels: Kernels) -> Result<Index> {
         ws: Scratch::new(),
         tmp: Prepared::default(),
         suspect: false,
-    })
+    };
+    // Every value is valid now, but a valid graph can still leave live nodes
+    // unreachable from the entry point on layer 0 (a crafted or damaged
+    // snapshot with good checksums: fuzz finding 1; or an island a large
+    // index never re-checked, see `ALWAYS_REPAIR_BELOW`). Searches would
+    // silently miss them, so attach every island now: one walk of layer 0
+    // (tens of ms for a million nodes), a no-op on the usual snapshot.
+    idx.repair_reachability();
+    Ok(idx)
 }

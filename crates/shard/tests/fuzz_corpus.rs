@@ -45,16 +45,13 @@ fn shard_snapshot_corpus_replays() {
     }
 }
 
-/// Fuzz finding 1 (`fuzz/checks/known.rs`): `fuzz/regressions/shard_request/
-/// unreachable-after-restore` restores a snapshot (valid checksums, every
-/// value in range) whose layer-0 graph leaves 5 of its 6 live nodes
-/// unreachable from the entry point, and the shard accepts it. Searches
-/// then miss those nodes. The fix belongs in the core's snapshot loader
-/// (check or repair reachability on load); this test states the contract
-/// and is ignored until then. When it passes, delete the tolerance in
-/// `known::invariants`.
+/// Fuzz finding 1 (fixed; `fuzz/checks/known.rs`): `fuzz/regressions/
+/// shard_request/unreachable-after-restore` restores a snapshot (valid
+/// checksums, every value in range) whose layer-0 graph leaves 5 of its 6
+/// live nodes unreachable from the entry point. The shard used to accept it
+/// as it was, and searches then missed those nodes; the core's loader now
+/// attaches every island.
 #[test]
-#[ignore = "fuzz finding 1: snapshot loading does not check reachability (README § Fuzzing)"]
 fn a_restored_snapshot_leaves_no_node_unreachable() {
     use vecshard_shard::{decode_request, Request, Shard};
     let input = std::fs::read(
