@@ -24,6 +24,9 @@ mod shard_snapshot;
 #[path = "../../crates/host/src/error.rs"]
 mod error;
 #[allow(dead_code, missing_docs)]
+#[path = "../../crates/host/src/failpoint.rs"]
+mod failpoint;
+#[allow(dead_code, missing_docs)]
 #[path = "../../crates/host/src/wal.rs"]
 mod wal;
 
@@ -237,4 +240,48 @@ fn main() {
         put(&dir, &format!("seed-{name}"), &b);
     }
     eprintln!("seeds written under {}", corpus.display());
+
+    // filter: one expression per operator and coercion of docs/filters.md,
+    // each with attributes that exercise it (source NUL JSON).
+    let dir = corpus.join("filter");
+    let attrs = r#"{"year":1984,"rating":4.5,"genre":"drama","tags":["a","b",3],"ok":true,"none":null,"nested":{"x":1},"s":"12"}"#;
+    for (i, src) in [
+        ".year > 1980",
+        ".year >= 1984 and .rating < 5",
+        ".genre == \"drama\" || .genre == 'comedy'",
+        "!(.ok)",
+        "not .ok",
+        ".year ** 2 > 3000000",
+        ".year * 2 / 4 % 7 + 1 - 3 != 0",
+        ".genre in [\"drama\", \"comedy\"]",
+        "\"dra\" in .genre",
+        "3 in .tags",
+        ".tags in [1, 2]",
+        ".none == null",
+        ".nested.x == 1",
+        ".missing > 0",
+        ".s == 12",
+        ".s + 1 == 13",
+        "(.year > 1900 && (.rating >= 4.5 || .ok)) and !(.genre == \"x\")",
+        "1",
+        "0",
+        "-.year < -1000",
+        ".year > 1e3",
+        ".year = 1984",
+        ".year & 1",
+        "((((.year))))",
+        ".year >",
+        "'unterminated",
+        "[1, 2",
+        "",
+    ]
+    .iter()
+    .enumerate()
+    {
+        put(&dir, &format!("seed-{i:02}"), format!("{src}\0{attrs}").as_bytes());
+    }
+    put(&dir, "seed-bad-json", b".a == 1\0{\"a\": [1,}");
+    put(&dir, "seed-not-object", b".a == 1\0[1, 2]");
+    put(&dir, "seed-deep", format!("{}1{}", "(".repeat(200), ")".repeat(200)).as_bytes());
+    put(&dir, "seed-long", format!(".a == \"{}\"", "x".repeat(5000)).as_bytes());
 }
