@@ -6,7 +6,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::graph::{Graph, FREE, MAX_LEVEL};
 use crate::keys::Keys;
 use crate::rng::SplitMix64;
-use crate::search::{Cand, Scratch};
+use crate::search::{Cand, Scratch, Seen};
 use crate::store::{Prepared, Vectors};
 use crate::{math, MAX_KEY_LEN};
 use alloc::collections::BinaryHeap;
@@ -1195,33 +1195,42 @@ impl Index {
                 return (false, expanded);
             }
             expanded += 1;
-            // 1. Direct neighbours.
+            // 1. Direct neighbours. A slot the look-through already
+            // rejected skips the predicate.
             let (mut nn, mut nf) = (0, 0);
             for &nb in self.graph.links(c.id, 0) {
-                if ws.visit(nb) {
-                    if pred(nb) {
-                        near[nn] = nb;
-                        nn += 1;
-                    } else {
-                        far[nf] = nb;
-                        nf += 1;
-                    }
+                let state = ws.state(nb);
+                if state == Seen::Visited {
+                    continue;
+                }
+                ws.visit(nb);
+                if state == Seen::New && pred(nb) {
+                    near[nn] = nb;
+                    nn += 1;
+                } else {
+                    far[nf] = nb;
+                    nf += 1;
                 }
             }
-            // 2. Look through the non-matching ones.
+            // 2. Look through the non-matching ones, until `cap` matches.
             if hops == Hops::Two {
                 'look: for &f in &far[..nf] {
                     if nn >= cap {
                         break;
                     }
                     for &nb in self.graph.links(f, 0) {
-                        if !ws.seen(nb) && pred(nb) {
+                        if ws.state(nb) != Seen::New {
+                            continue;
+                        }
+                        if pred(nb) {
                             ws.visit(nb);
                             near[nn] = nb;
                             nn += 1;
                             if nn >= cap {
                                 break 'look;
                             }
+                        } else {
+                            ws.reject(nb);
                         }
                     }
                 }
