@@ -343,6 +343,8 @@ def main():
     ap.add_argument("--check-rust", action="store_true",
                     help="compare the generated attributes with the Rust gen_attrs")
     ap.add_argument("--only", default=None, help="comma-separated band labels")
+    ap.add_argument("--build-only", action="store_true",
+                    help="stop after the vecshard build")
     ap.add_argument("--gen-only", action="store_true",
                     help="stop after writing (and checking) the attributes and base.jsonl")
     a = ap.parse_args()
@@ -382,6 +384,8 @@ def main():
                         "--quantization", "f32", "--backend", "native", "--out", vs_dir],
                        check=True)
         print(f"vecshard build ({a.shards} shard(s)): {time.time() - t:.1f} s", flush=True)
+    if a.build_only:
+        return
     vs_port, rd_port = free_port(), free_port()
     procs = []
     try:
