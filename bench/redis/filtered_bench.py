@@ -282,8 +282,15 @@ class VecshardClient:
         return json.dumps(b).encode()
 
     def search(self, body):
-        self.c.request("POST", "/v1/search", body, {"content-type": "application/json"})
-        resp = self.c.getresponse()
+        try:
+            self.c.request("POST", "/v1/search", body, {"content-type": "application/json"})
+            resp = self.c.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # The server closed the idle keep-alive connection (while Redis
+            # was being calibrated); reconnect once.
+            self.c.close()
+            self.c.request("POST", "/v1/search", body, {"content-type": "application/json"})
+            resp = self.c.getresponse()
         data = resp.read()
         if resp.status != 200:
             raise RuntimeError(f"vecshard {resp.status}: {data[:300]!r}")
@@ -393,7 +400,9 @@ def main():
     procs = []
     try:
         vs = subprocess.Popen([a.vecshard, "serve", "--data", vs_dir, "--listen",
-                               f"127.0.0.1:{vs_port}", "--backend", a.backend, "--fsync", "no"],
+                               f"127.0.0.1:{vs_port}", "--backend", a.backend, "--fsync", "no",
+                               # idle while Redis is calibrated at high FILTER-EF
+                               "--header-timeout", "300s"],
                               stdout=open(os.path.join(a.work, "vecshard.log"), "w"),
                               stderr=subprocess.STDOUT)
         procs.append(vs)
