@@ -20,7 +20,8 @@
 // created nothing.
 //
 // Where bash or flock(1) is missing (macOS and Windows ship no flock(1);
-// minimal containers may lack util-linux) the save goes ahead unlocked and
+// minimal containers may lack util-linux), or child processes are not
+// allowed (Deno without --allow-run), the save goes ahead unlocked and
 // reports `locked: false`: a data dir written that way must not be in use
 // by a server. On Linux, util-linux is nearly always there.
 import { VecshardError } from './api.js';
@@ -72,7 +73,16 @@ export async function lockDataDir(dir, shards) {
   } catch {
     return unlocked();
   }
-  const child = spawn('bash', ['-c', SCRIPT, 'vecshard-lock', String(existing.size), ...paths], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let child;
+  try {
+    child = spawn('bash', ['-c', SCRIPT, 'vecshard-lock', String(existing.size), ...paths], { stdio: ['pipe', 'pipe', 'pipe'] });
+  } catch {
+    // Deno without --allow-run refuses to spawn: no way to take the lock.
+    return unlocked();
+  }
+  // A child that dies early must not turn a later stdin.end() into an
+  // unhandled EPIPE.
+  child.stdin.on('error', () => {});
   let out = '';
   let err = '';
   const outcome = await new Promise((resolve) => {
