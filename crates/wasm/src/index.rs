@@ -476,7 +476,25 @@ fn plan_and_search<'a>(
     if estimated <= threshold {
         return Ok((exact()?, "exact"));
     }
-    let pred: &dyn Fn(u32) -> bool = &matches;
+    // The walk asks about a slot many times (every expansion that sees it
+    // directly or at two hops); remember each answer for this query, two
+    // bits per slot, so the filter runs once per slot.
+    let words = (bound as usize).div_ceil(64);
+    let (seen, hits) =
+        (vec![core::cell::Cell::new(0u64); words], vec![core::cell::Cell::new(0u64); words]);
+    let memo = |s: u32| -> bool {
+        let (w, b) = (s as usize / 64, 1u64 << (s % 64));
+        if seen[w].get() & b != 0 {
+            return hits[w].get() & b != 0;
+        }
+        let m = matches(s);
+        seen[w].set(seen[w].get() | b);
+        if m {
+            hits[w].set(hits[w].get() | b);
+        }
+        m
+    };
+    let pred: &dyn Fn(u32) -> bool = &memo;
     let walk =
         js(index.search_filtered_with(scratch, q, k, ef, pred, filter_ef.map(|e| e as usize)))?;
     if walk.complete || walk.hits.len() >= k {
