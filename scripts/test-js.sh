@@ -21,6 +21,7 @@ WORK=$WT/.work
 WASM_BINDGEN_VERSION=0.2.130
 export VECSHARD_DATA=${VECSHARD_DATA:-$ROOT/../shared/data}
 export VECSHARD_GOLDEN=$ROOT/crates/core/tests/golden
+export VECSHARD_WASM_GOLDEN=$ROOT/crates/wasm/tests/golden
 export VECSHARD_ROUTING=$ROOT/crates/coordinator/tests/golden/routing.tsv
 export VECSHARD_ARTIFACTS=$WORK/artifacts
 export VECSHARD_WWW=$ROOT/www

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 
 export const DATA = process.env.VECSHARD_DATA ?? new URL('../../../shared/data', import.meta.url).pathname;
 export const ROUTING = process.env.VECSHARD_ROUTING ?? new URL('../../crates/coordinator/tests/golden/routing.tsv', import.meta.url).pathname;
+export const WASM_GOLDEN = process.env.VECSHARD_WASM_GOLDEN ?? new URL('../../crates/wasm/tests/golden', import.meta.url).pathname;
 export const GOLDEN = process.env.VECSHARD_GOLDEN ?? new URL('../../crates/core/tests/golden', import.meta.url).pathname;
 
 /** Reads `.fvecs` into one flat Float32Array; returns { dim, n, flat }. */

@@ -2,7 +2,7 @@
 // it must compile, and every `@ts-expect-error` line must really be an error
 // (tsc fails if one is not), so the types reject what the runtime rejects.
 import init, { Cluster, Index, VecshardError, deleteLocal, hashName, initSync, loadLocal, route, saveLocal, stringifyManifest } from 'vecshard';
-import type { ClusterManifest, ClusterSearchResult, ErrorCode, IndexOptions, IndexStats, SavedCluster, SearchResult, StorageBackend } from 'vecshard';
+import type { Attributes, ClusterManifest, ClusterSearchResult, ErrorCode, IndexOptions, IndexStats, SavedCluster, SearchResult, StorageBackend } from 'vecshard';
 
 export async function example(bytes: Uint8Array): Promise<string[]> {
   await init();
@@ -85,4 +85,35 @@ export async function clusterExample(): Promise<void> {
   void [inserted, updated, missing, shard, n, bad, hashName(), shardMs, efc, seed, fromFiles, backend, bytes, removed];
   cluster.free();
   again[Symbol.dispose]();
+}
+
+// Attributes and filtered search (issue 9).
+export async function attributes(): Promise<void> {
+  const index = new Index({ dim: 2, metric: 'l2' });
+  index.add('a', new Float32Array([0, 0]), { year: 1984, tags: ['x'] });
+  index.upsert('a', new Float32Array([0, 1]), null);
+  index.addBatch(['b', 'c'], new Float32Array(4), [{ year: 1 }, undefined]);
+  index.setAttributes('a', { year: 2000 });
+  index.setAttributes('a', null);
+  const attrs: Attributes | null = index.getAttributes('a');
+  const r = index.search(new Float32Array(2), 5, { filter: '.year > 1950', filterEf: 100, withAttributes: true });
+  const first: Attributes | null | undefined = r.attributes?.[0];
+  const plan: string | undefined = r.plan;
+  // @ts-expect-error a filter is a string expression
+  index.search(new Float32Array(2), 5, { filter: { key_prefix: 'a' } });
+  // @ts-expect-error attributes are an object, not a string
+  index.add('d', new Float32Array(2), 'year=1');
+  // @ts-expect-error setAttributes needs the attributes (or null)
+  index.setAttributes('a');
+  const cluster = await Cluster.create({ dim: 2, metric: 'l2', shards: 2 });
+  await cluster.add('a', new Float32Array(2), { year: 1 });
+  await cluster.setAttributes('a', { year: 2 });
+  const c: Attributes | null = await cluster.getAttributes('a');
+  const cr = await cluster.search(new Float32Array(2), 5, { filter: '.year == 2', withAttributes: true });
+  const ca: Array<Attributes | null> | undefined = cr.attributes;
+  // @ts-expect-error withAttributes is a boolean
+  await cluster.search(new Float32Array(2), 5, { withAttributes: 1 });
+  void [attrs, first, plan, c, ca];
+  cluster.free();
+  index.free();
 }

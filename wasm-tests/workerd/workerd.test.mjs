@@ -25,7 +25,7 @@ test('a Worker serves a snapshot over HTTP with the same answers as Node', async
   // them: the package's workerd entry under the name "vecshard", its files
   // next to it, and the .wasm as a `wasm` module (compiled at load).
   const pkg = packageDir();
-  for (const f of ['workerd.js', 'api.js', 'module.js', 'cluster.js', 'manifest.js', 'storage.js', 'vecshard.js', 'vecshard_bg.wasm']) copyFileSync(join(pkg, f), join(dir, f));
+  for (const f of ['workerd.js', 'api.js', 'module.js', 'cluster.js', 'manifest.js', 'storage.js', 'lock.js', 'vecshard.js', 'vecshard_bg.wasm']) copyFileSync(join(pkg, f), join(dir, f));
   copyFileSync(new URL('./worker.mjs', import.meta.url), join(dir, 'worker.mjs'));
   const port = await freePort();
   writeFileSync(
@@ -44,6 +44,7 @@ const searchWorker :Workerd.Worker = (
     (name = "cluster.js", esModule = embed "cluster.js"),
     (name = "manifest.js", esModule = embed "manifest.js"),
     (name = "storage.js", esModule = embed "storage.js"),
+    (name = "lock.js", esModule = embed "lock.js"),
     (name = "vecshard.js", esModule = embed "vecshard.js"),
     (name = "vecshard_bg.wasm", wasm = embed "vecshard_bg.wasm"),
     (name = "snapshot.bin", data = embed "snapshot.bin"),

@@ -14,7 +14,7 @@ import { RawIndex } from './vecshard.js';
 
 const DISPOSE = Symbol.dispose ?? Symbol.for('Symbol.dispose');
 const FROM_RAW = Symbol('vecshard.fromRaw');
-const DETAILS = ['expected', 'got', 'index', 'length', 'key', 'shards'];
+const DETAILS = ['expected', 'got', 'index', 'length', 'key', 'shards', 'position'];
 export const OPTIONS = ['dim', 'metric', 'm', 'efConstruction', 'efSearch', 'quantization', 'seed'];
 
 /** Every error the package throws on bad input. Match on `code`. */
@@ -85,6 +85,64 @@ export function configSeed(seed) {
   if (typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0) return BigInt(seed);
   if (typeof seed === 'bigint' && seed >= 0n && seed < 1n << 64n) return seed;
   fail('invalid_argument', `options.seed must be a non-negative safe integer or a bigint below 2^64, got ${describe(seed)}`);
+}
+
+/** Most bytes of attribute JSON per element (the shard's limit). */
+export const MAX_ATTRIBUTES_BYTES = 64 * 1024;
+
+/**
+ * Attributes as the JSON text Rust parses: `undefined` for none (`null`
+ * and `undefined` both mean none). Anything but a plain JSON object is
+ * `invalid_attributes`, the shard's code; the shard checks the size
+ * (`attributes_too_large`) and parses the text again, strictly.
+ */
+export function attributesText(a, what = 'attributes') {
+  if (a === undefined || a === null) return undefined;
+  if (typeof a !== 'object' || Array.isArray(a) || ArrayBuffer.isView(a))
+    fail('invalid_attributes', `${what} must be a plain object of JSON values (or null), got ${describe(a)}`);
+  let text;
+  try {
+    text = JSON.stringify(a);
+  } catch (e) {
+    fail('invalid_attributes', `${what} cannot be written as JSON: ${e.message}`);
+  }
+  if (typeof text !== 'string' || text[0] !== '{')
+    fail('invalid_attributes', `${what} must be a plain object of JSON values (or null), got ${describe(a)}`);
+  return text;
+}
+
+/** A batch's attributes: `undefined`, or one JSON text (or undefined) per key. */
+export function batchAttributes(attributes, n) {
+  if (attributes === undefined) return undefined;
+  if (!Array.isArray(attributes) || attributes.length !== n)
+    fail('invalid_argument', `attributes must be an array with one entry (an object, null or undefined) per key (${n}), got ${describe(attributes)}`);
+  return attributes.map((a, i) => attributesText(a, `attributes[${i}]`));
+}
+
+/** Stored attribute text back to a value: an object, `null`, or (for
+ * opaque bytes a native `Upsert` stored, which are not JSON) the text. */
+export function parseAttributes(text) {
+  if (text === null || text === undefined) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * The filter options of a search: `{ filter, filterEf, withAttributes }`
+ * checked for type (the values are Rust's: syntax and the 4 KiB limit are
+ * `invalid_filter`, so is a filterEf outside 1..=1000000).
+ */
+export function searchFilter(options) {
+  const { filter, filterEf, withAttributes } = options;
+  if (filter !== undefined && typeof filter !== 'string')
+    fail('invalid_filter', `invalid_filter: a filter is an expression string such as ".year > 1950", got ${describe(filter)}`);
+  if (filterEf !== undefined) checkCount(filterEf, 'options.filterEf');
+  if (withAttributes !== undefined && typeof withAttributes !== 'boolean')
+    fail('invalid_argument', `options.withAttributes must be a boolean, got ${describe(withAttributes)}`);
+  return { filter, filterEf, withAttributes: withAttributes === true };
 }
 
 /**
@@ -164,35 +222,38 @@ export class Index {
     return this.#raw;
   }
 
-  add(key, vector) {
+  add(key, vector, attributes) {
     const raw = this.#live;
     checkKey(key);
     checkVector(vector, 'vector');
+    const text = attributesText(attributes);
     try {
-      raw.add(key, vector);
+      raw.add(key, vector, text);
     } catch (e) {
       rethrow(e);
     }
   }
 
-  upsert(key, vector) {
+  upsert(key, vector, attributes) {
     const raw = this.#live;
     checkKey(key);
     checkVector(vector, 'vector');
+    const text = attributesText(attributes);
     try {
-      return raw.upsert(key, vector);
+      return raw.upsert(key, vector, text);
     } catch (e) {
       rethrow(e);
     }
   }
 
-  addBatch(keys, flat) {
+  addBatch(keys, flat, attributes) {
     const raw = this.#live;
     if (!Array.isArray(keys)) fail('invalid_argument', `keys must be an array of strings, got ${describe(keys)}`);
     for (let i = 0; i < keys.length; i++) checkKey(keys[i], `keys[${i}]`);
     checkVector(flat, 'flat');
+    const texts = batchAttributes(attributes, keys.length);
     try {
-      raw.add_batch(keys, flat);
+      raw.add_batch(keys, flat, texts);
     } catch (e) {
       rethrow(e);
     }
@@ -212,6 +273,29 @@ export class Index {
     const raw = this.#live;
     checkKey(key);
     return raw.get(key);
+  }
+
+  setAttributes(key, attributes) {
+    const raw = this.#live;
+    checkKey(key);
+    if (attributes === undefined)
+      fail('invalid_argument', 'setAttributes needs the new attributes (an object), or null to clear them');
+    const text = attributesText(attributes);
+    try {
+      raw.set_attributes(key, text);
+    } catch (e) {
+      rethrow(e);
+    }
+  }
+
+  getAttributes(key) {
+    const raw = this.#live;
+    checkKey(key);
+    try {
+      return parseAttributes(raw.get_attributes(key));
+    } catch (e) {
+      rethrow(e);
+    }
   }
 
   has(key) {
@@ -241,10 +325,24 @@ export class Index {
     checkVector(query, 'query');
     checkCount(k, 'k');
     let ef;
+    let f;
     if (options !== undefined) {
       if (typeof options !== 'object' || options === null)
         fail('invalid_argument', `search options must be an object like { ef: 64 }, got ${describe(options)}`);
       if (options.ef !== undefined) ef = checkCount(options.ef, 'options.ef', { min: 1 });
+      f = searchFilter(options);
+    }
+    if (f && (f.filter !== undefined || f.filterEf !== undefined || f.withAttributes)) {
+      let r;
+      try {
+        r = raw.search_filtered(query, k, ef, f.filter, f.filterEf, f.withAttributes);
+      } catch (e) {
+        rethrow(e);
+      }
+      const out = unpack(r.packed, r.keys);
+      if (f.withAttributes) out.attributes = r.attributes.map(parseAttributes);
+      out.plan = r.plan;
+      return out;
     }
     let packed, joined;
     try {

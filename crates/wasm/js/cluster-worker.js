@@ -11,7 +11,7 @@
 //                                             time spent in the shard)
 //               { id, trapped: message }     (the instance trapped; the
 //                                             main thread retires the worker)
-import { initSync, RawShard } from './vecshard.js';
+import { initSync, RawShard } from './vecshard_cluster.js';
 
 let shard;
 

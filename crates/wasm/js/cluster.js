@@ -8,9 +8,26 @@
 // WebAssembly.Module, and moves request/response bytes (postcard, the shard
 // protocol) with transferred ArrayBuffers. No SharedArrayBuffer, so no
 // cross-origin-isolation headers are needed.
-import { RawCluster, route as rawRoute, hashName as rawHashName } from './vecshard.js';
-import { wasmModule } from './module.js';
-import { checkCount, checkKey, checkVector, describe, fail, indexOptions, rethrow, unpack } from './api.js';
+//
+// The coordinator and the shards run on the package's second module,
+// vecshard_cluster_bg.wasm (module.js): compiled and instantiated here when
+// the first Cluster starts, and posted to each worker.
+import { route as rawRoute, hashName as rawHashName } from './vecshard.js';
+import { clusterModule } from './module.js';
+import {
+  attributesText,
+  batchAttributes,
+  checkCount,
+  checkKey,
+  checkVector,
+  describe,
+  fail,
+  indexOptions,
+  parseAttributes,
+  rethrow,
+  searchFilter,
+  unpack,
+} from './api.js';
 import { makeManifest, manifestOptions, parseManifest } from './manifest.js';
 
 const DISPOSE = Symbol.dispose ?? Symbol.for('Symbol.dispose');
@@ -162,9 +179,7 @@ class ShardWorker {
   }
 }
 
-async function spawnAll(n, timeout) {
-  const module = wasmModule();
-  if (!module) fail('invalid_config', 'the wasm module is not initialized; await init() first');
+async function spawnAll(n, timeout, module) {
   const started = await Promise.allSettled(Array.from({ length: n }, (_, i) => ShardWorker.spawn(i, module, timeout)));
   const failed = started.find((s) => s.status === 'rejected');
   if (failed) {
@@ -217,10 +232,18 @@ export class Cluster {
   }
 
   static async #start(n, o, timeout, fill) {
-    const workers = await spawnAll(n, timeout);
+    if (typeof Worker !== 'function' && !(typeof process === 'object' && process.versions?.node))
+      fail('invalid_config', 'Cluster needs Web Workers or Node worker_threads, and this runtime has neither; use Index, one per isolate');
+    let glue, module;
+    try {
+      ({ glue, module } = await clusterModule());
+    } catch (e) {
+      rethrow(e);
+    }
+    const workers = await spawnAll(n, timeout, module);
     let raw;
     try {
-      raw = new RawCluster(n, (i, bytes, tag) => workers[i].send(bytes, tag), o.dim, o.metric, o.m, o.efc, o.efs, o.quantization, o.seed);
+      raw = new glue.RawCluster(n, (i, bytes, tag) => workers[i].send(bytes, tag), o.dim, o.metric, o.m, o.efc, o.efs, o.quantization, o.seed);
       await fill(raw);
     } catch (e) {
       for (const w of workers) w.terminate();
@@ -254,18 +277,38 @@ export class Cluster {
     return this.#workers.map((w) => w.worker);
   }
 
-  async add(key, vector) {
+  async add(key, vector, attributes) {
     checkKey(key);
     checkVector(vector, 'vector');
-    const r = await this.#call((raw) => raw.upsert([key], vector));
+    const text = attributesText(attributes);
+    const r = await this.#call((raw) => raw.upsert([key], vector, text === undefined ? undefined : [text]));
     return r.inserted === 1;
   }
 
-  async addBatch(keys, flat) {
+  /** Same as `add` (a cluster always upserts); resolves whether the key was new. */
+  async upsert(key, vector, attributes) {
+    return this.add(key, vector, attributes);
+  }
+
+  async addBatch(keys, flat, attributes) {
     if (!Array.isArray(keys)) fail('invalid_argument', `keys must be an array of strings, got ${describe(keys)}`);
     for (let i = 0; i < keys.length; i++) checkKey(keys[i], `keys[${i}]`);
     checkVector(flat, 'flat');
-    return this.#call((raw) => raw.upsert(keys, flat));
+    const texts = batchAttributes(attributes, keys.length);
+    return this.#call((raw) => raw.upsert(keys, flat, texts));
+  }
+
+  async setAttributes(key, attributes) {
+    checkKey(key);
+    if (attributes === undefined)
+      fail('invalid_argument', 'setAttributes needs the new attributes (an object), or null to clear them');
+    const text = attributesText(attributes);
+    await this.#call((raw) => raw.set_attributes(key, text));
+  }
+
+  async getAttributes(key) {
+    checkKey(key);
+    return parseAttributes(await this.#call((raw) => raw.get_attributes(key)));
   }
 
   async remove(key) {
@@ -296,6 +339,7 @@ export class Cluster {
     let ef;
     let strict = false;
     let shardMs;
+    let f = { withAttributes: false };
     if (options !== undefined) {
       if (typeof options !== 'object' || options === null)
         fail('invalid_argument', `search options must be an object like { ef: 64 }, got ${describe(options)}`);
@@ -304,13 +348,15 @@ export class Cluster {
       // The Rust side hands this array to `send` with each request of this
       // search only (transport.rs, "Tags"), so concurrent searches do not mix.
       if (options.timings === true) shardMs = new Float64Array(this.shards).fill(NaN);
+      f = searchFilter(options);
     }
     const t0 = performance.now();
-    const r = await this.#call((raw) => raw.search(query, k, ef, strict, shardMs));
+    const r = await this.#call((raw) => raw.search(query, k, ef, strict, shardMs, f.filter, f.filterEf, f.withAttributes));
     const totalMs = performance.now() - t0;
     const { keys, distances } = unpack(r.packed, r.keys);
     const missingShards = Array.from(r.missing);
     const out = { keys, distances, partial: missingShards.length > 0, missingShards };
+    if (f.withAttributes) out.attributes = r.attributes.map(parseAttributes);
     if (shardMs) out.timings = { shardMs, totalMs };
     return out;
   }

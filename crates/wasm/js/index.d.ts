@@ -41,9 +41,29 @@ export interface IndexOptions {
   seed?: number | bigint;
 }
 
+/**
+ * An element's attributes: a plain object of JSON values. Numbers,
+ * strings, booleans (1/0 to a filter), `null` and flat arrays of scalars
+ * are what filters see; a nested object is stored but a filter treats it
+ * as missing. At most 64 KiB of JSON.
+ */
+export type Attributes = { [field: string]: unknown };
+
 export interface SearchOptions {
   /** Size of the candidate list (raised to `k`). Default: the index's `efSearch`. Higher: better recall, slower. */
   ef?: number;
+  /**
+   * Only elements whose attributes pass this expression (the Redis
+   * vector-sets FILTER language, see docs/filters.md), e.g.
+   * `'.year > 1950 and .genre == "drama"'`. At most 4096 bytes. Elements
+   * without attributes never match a selector. The answer always has
+   * `min(k, matches)` hits.
+   */
+  filter?: string;
+  /** Bound on the filtered graph walk's expansions (Redis FILTER-EF), 1..=1000000; a walk that stops short is finished by an exact scan. */
+  filterEf?: number;
+  /** Return each hit's attributes in `attributes`. */
+  withAttributes?: boolean;
 }
 
 /** Search results as parallel arrays, nearest first, ties broken by key. */
@@ -51,6 +71,14 @@ export interface SearchResult {
   keys: string[];
   /** `distances[i]` belongs to `keys[i]`; full precision even for quantized indexes. */
   distances: Float32Array;
+  /** With `withAttributes`: `attributes[i]` belongs to `keys[i]` (`null`: it has none). */
+  attributes?: Array<Attributes | null>;
+  /**
+   * `Index` with `filter`/`filterEf`/`withAttributes`: how the answer was
+   * found (`exact`: scan of the matches; `walk`: filtered graph walk;
+   * `walk_then_exact`: a walk finished by a scan; `unfiltered`).
+   */
+  plan?: 'unfiltered' | 'exact' | 'walk' | 'walk_then_exact';
 }
 
 /** Counts and memory use of an index. */
@@ -72,6 +100,10 @@ export interface IndexStats {
   keyBytes: number;
   totalBytes: number;
   bytesPerVector: number;
+  /** Elements with attributes (`Index` only). */
+  withAttributes?: number;
+  /** Bytes of attribute JSON (`Index` only). */
+  attributeBytes?: number;
 }
 
 /**
@@ -95,28 +127,49 @@ export class Index implements Disposable {
 
   /**
    * Loads a snapshot written by `toBytes()`, by the native core or by the
-   * `vecshard` CLI (the bytes are the same on every platform).
+   * `vecshard` CLI (the bytes are the same on every platform): a bare core
+   * snapshot, or a shard snapshot with attributes (`shard-NNN/snapshot.bin`
+   * of a data dir).
    * @throws {VecshardError} `invalid_snapshot` if the bytes are corrupt or not a snapshot.
    */
   static fromBytes(bytes: Uint8Array | ArrayBuffer): Index;
 
   /**
-   * Adds `key` (1..=1024 bytes of UTF-8).
+   * Adds `key` (1..=1024 bytes of UTF-8), with optional attributes.
    * @throws {VecshardError} `duplicate_key` (use `upsert` to replace), `dimension_mismatch`,
-   *   `non_finite_value`, `zero_vector` (cosine), `empty_key`, `key_too_long`, `capacity_exceeded`.
+   *   `non_finite_value`, `zero_vector` (cosine), `empty_key`, `key_too_long`, `capacity_exceeded`,
+   *   `invalid_attributes` (not a plain object of JSON values), `attributes_too_large` (over 64 KiB).
    */
-  add(key: string, vector: Float32Array): void;
+  add(key: string, vector: Float32Array, attributes?: Attributes | null): void;
 
-  /** Adds `key` or replaces its vector. Returns `true` if the key was new. Same errors as `add`, minus `duplicate_key`. */
-  upsert(key: string, vector: Float32Array): boolean;
+  /**
+   * Adds `key` or replaces the whole element, attributes included (none
+   * given: it has none afterwards). Returns `true` if the key was new.
+   * Same errors as `add`, minus `duplicate_key`.
+   */
+  upsert(key: string, vector: Float32Array, attributes?: Attributes | null): boolean;
 
   /**
    * Adds `keys[i]` with `flat.subarray(i * dim, (i + 1) * dim)`. All or
    * nothing: every item is checked (including duplicates within the batch)
    * before anything is added.
+   * `attributes[i]` (optional) belongs to `keys[i]`.
    * @throws {VecshardError} `dimension_mismatch` if `flat.length !== keys.length * dim`, and `add`'s errors.
    */
-  addBatch(keys: string[], flat: Float32Array): void;
+  addBatch(keys: string[], flat: Float32Array, attributes?: Array<Attributes | null | undefined>): void;
+
+  /**
+   * Replaces the attributes of `key` without touching its vector (Redis
+   * VSETATTR); `null` clears them.
+   * @throws {VecshardError} `key_not_found`, `invalid_attributes`, `attributes_too_large`.
+   */
+  setAttributes(key: string, attributes: Attributes | null): void;
+
+  /**
+   * The attributes of `key`, or `null` if it has none.
+   * @throws {VecshardError} `key_not_found`.
+   */
+  getAttributes(key: string): Attributes | null;
 
   /**
    * Removes `key`, unlinking it and repairing its neighbours' links.
@@ -137,11 +190,18 @@ export class Index implements Disposable {
 
   /**
    * The `k` nearest keys to `query`, nearest first.
-   * @throws {VecshardError} `invalid_k` (k = 0), `dimension_mismatch`, `non_finite_value`, `zero_vector` (cosine).
+   * @throws {VecshardError} `invalid_k` (k = 0), `dimension_mismatch`, `non_finite_value`, `zero_vector` (cosine),
+   *   `invalid_filter` (a syntax error or unknown operator, with `position`; over 4 KiB; not a string; a bad `filterEf`),
+   *   `request_too_large` (k or ef over 10000 with a filter).
    */
   search(query: Float32Array, k: number, options?: SearchOptions): SearchResult;
 
-  /** The snapshot bytes: load them with `Index.fromBytes` here or in the native core. */
+  /**
+   * The snapshot bytes: load them with `Index.fromBytes` here or natively.
+   * Without attributes, a bare core snapshot (what the native core writes);
+   * once any element has attributes, the shard snapshot container (what a
+   * data dir's `shard-NNN/snapshot.bin` holds).
+   */
   toBytes(): Uint8Array;
 
   stats(): IndexStats;
@@ -264,13 +324,19 @@ export class Cluster implements Disposable {
   /** The workers, shard `i` at index `i` (for monitoring; terminating one makes its shard missing). */
   readonly workers: readonly unknown[];
 
-  /** Adds or replaces `key`; resolves `true` if it was new. */
-  add(key: string, vector: Float32Array): Promise<boolean>;
+  /** Adds or replaces `key` (attributes included); resolves `true` if it was new. */
+  add(key: string, vector: Float32Array, attributes?: Attributes | null): Promise<boolean>;
+  /** Same as `add`. */
+  upsert(key: string, vector: Float32Array, attributes?: Attributes | null): Promise<boolean>;
   /**
    * Adds or replaces every key; each shard gets its part in one message.
    * Everything is validated before any shard sees it: bad input changes nothing.
    */
-  addBatch(keys: string[], flat: Float32Array): Promise<{ inserted: number; updated: number }>;
+  addBatch(keys: string[], flat: Float32Array, attributes?: Array<Attributes | null | undefined>): Promise<{ inserted: number; updated: number }>;
+  /** Replaces (or with `null` clears) the attributes of `key` on its shard. @throws `key_not_found`, `invalid_attributes`, `attributes_too_large` */
+  setAttributes(key: string, attributes: Attributes | null): Promise<void>;
+  /** The attributes of `key`, or `null`. @throws `key_not_found` */
+  getAttributes(key: string): Promise<Attributes | null>;
   /** @throws `key_not_found` */
   remove(key: string): Promise<void>;
   get(key: string): Promise<Float32Array | undefined>;
@@ -320,9 +386,16 @@ export interface StorageOptions {
  * path, and the directory is a data dir `vecshard serve --data` can open.
  * The manifest is written last, so an interrupted save reads back as absent.
  * Replaces an earlier save of the same name.
- * @throws `storage_unavailable` (no backend here, e.g. workerd), `storage_error` (quota, permissions, I/O)
+ *
+ * In Node and Deno the save first takes every shard's `shard-NNN/lock`
+ * with flock(2), as a running `vecshard serve` holds them, through a
+ * `bash` + util-linux `flock(1)` child process; while any is held it fails
+ * with `data_dir_locked` and writes nothing. Where `flock(1)` is missing
+ * (macOS, Windows) the save runs unlocked and resolves `locked: false`.
+ * @throws `storage_unavailable` (no backend here, e.g. workerd), `storage_error` (quota, permissions, I/O),
+ *   `data_dir_locked` (a running vecshard process holds the data dir)
  */
-export function saveLocal(name: string, saved: SavedCluster, options?: StorageOptions): Promise<{ backend: StorageBackend; bytes: number }>;
+export function saveLocal(name: string, saved: SavedCluster, options?: StorageOptions): Promise<{ backend: StorageBackend; bytes: number; locked?: boolean }>;
 
 /**
  * The cluster saved under `name` (or, in Node/Deno, the data dir at that
@@ -333,7 +406,7 @@ export function saveLocal(name: string, saved: SavedCluster, options?: StorageOp
  */
 export function loadLocal(name: string, options?: StorageOptions): Promise<SavedCluster | undefined>;
 
-/** Deletes the cluster saved under `name` (only the files a save writes); resolves whether there was one. */
+/** Deletes the cluster saved under `name` (only the files a save writes); resolves whether there was one. @throws `data_dir_locked` as `saveLocal` */
 export function deleteLocal(name: string, options?: StorageOptions): Promise<boolean>;
 
 /** The stable `code` of every error the package throws. */
@@ -369,12 +442,21 @@ export type ErrorCode =
   | 'not_initialized'
   | 'settings_mismatch'
   | 'attributes_too_large'
+  /** Attributes that are not a plain object of JSON values. */
+  | 'invalid_attributes'
+  /** A filter that does not compile (`position`), is over 4 KiB, is not a string, or a bad `filterEf`. */
+  | 'invalid_filter'
+  /** `k`, `ef` (with a filter) or a batch over the shard's limits. */
+  | 'request_too_large'
+  | 'value_out_of_range'
   | 'internal'
   // saveLocal / loadLocal / deleteLocal:
   /** No storage backend in this runtime (or not the one asked for). */
   | 'storage_unavailable'
   /** The backend failed (quota, permissions, I/O); the message has the browser's or the OS's reason. */
-  | 'storage_error';
+  | 'storage_error'
+  /** `saveLocal`/`deleteLocal` into a data dir whose shard lock a running vecshard process holds. */
+  | 'data_dir_locked';
 
 /**
  * What every failed call throws. The message says what to do; match on
@@ -397,6 +479,10 @@ export class VecshardError extends Error {
   readonly shards?: number[];
   /** `storage_error`: the backend that failed. */
   readonly backend?: StorageBackend;
+  /** `invalid_filter`: byte offset of the problem in the expression. */
+  readonly position?: number;
+  /** `data_dir_locked`: the shard folder whose lock is held. */
+  readonly path?: string;
 }
 
 /** What `init` accepts: where to get the .wasm, or the module itself. */
@@ -407,8 +493,11 @@ export type InitInput = string | URL | Request | Response | BufferSource | WebAs
  * before the first `new Index(...)`; with no argument it fetches the
  * `.wasm` that ships next to the package's JS. In Node, Deno and workerd
  * the module is ready at import time and this resolves at once.
+ * `Cluster` runs on a second module, `vecshard_cluster_bg.wasm`, fetched
+ * only when the first Cluster starts; `clusterInput` says where to get it
+ * (default: next to the package's JS).
  */
-export default function init(input?: InitInput | Promise<InitInput>): Promise<void>;
+export default function init(input?: InitInput | Promise<InitInput>, clusterInput?: InitInput | Promise<InitInput>): Promise<void>;
 export { init };
 
 /**
@@ -416,4 +505,4 @@ export { init };
  * forbid compiling at run time pass a precompiled `WebAssembly.Module`).
  * A no-op in Node, Deno and workerd, where the module is already loaded.
  */
-export function initSync(input: { module: BufferSource | WebAssembly.Module } | BufferSource | WebAssembly.Module): void;
+export function initSync(input: { module: BufferSource | WebAssembly.Module } | BufferSource | WebAssembly.Module, clusterInput?: InitInput | Promise<InitInput>): void;

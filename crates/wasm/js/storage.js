@@ -17,12 +17,19 @@
 //                *is* a data dir: `vecshard serve --data NAME` serves what
 //                saveLocal wrote, and loadLocal reads what `vecshard build` wrote.
 //
+// A data dir in use: a running `vecshard serve` holds each shard's
+// `shard-NNN/lock` (flock). The fs backend takes the same locks before it
+// writes or deletes anything (lock.js) and fails with `data_dir_locked`,
+// changing nothing, while any is held. Where flock(1) is unavailable the
+// save runs unlocked and its result says `locked: false`.
+//
 // Torn saves: cluster.json is written after every shard file (and removed
 // first when a save replaces an older one), so a save that was interrupted
 // reads back as absent (`undefined`), never as a mix of two clusters. The
 // older copy is gone by then: keep two names if that matters.
 import { VecshardError, describe, fail } from './api.js';
 import { parseManifest, stringifyManifest } from './manifest.js';
+import { lockDataDir } from './lock.js';
 
 const BACKENDS = ['auto', 'opfs', 'indexeddb', 'fs'];
 const OPFS_ROOT = 'vecshard';
@@ -181,8 +188,17 @@ const fs = {
   // file, fsynced, renamed over the old one, and its directory fsynced, so
   // a crash leaves either the old file or the new one, never a torn one.
   // cluster.json goes last (files[] ends with it), so a dir that has one is
-  // complete.
+  // complete. Every shard lock is held for the whole save (lock.js).
   async save(dir, files) {
+    const lock = await lockDataDir(dir, files.length - 1);
+    try {
+      await fs.write(dir, files);
+    } finally {
+      await lock.release();
+    }
+    return { locked: lock.locked };
+  },
+  async write(dir, files) {
     const { mkdir, rm, open, rename } = await import('node:fs/promises');
     const { join, dirname } = await import('node:path');
     const syncDir = async (d) => {
@@ -235,11 +251,16 @@ const fs = {
     const there = await stat(join(dir, 'cluster.json')).then(() => true, () => false);
     // Only what a save writes: never a whole directory that may hold other files.
     if (!there) return false;
-    await rm(join(dir, 'cluster.json'));
-    for (let i = 0; ; i++) {
-      const shard = join(dir, shardPath(i));
-      if (!(await stat(shard).then(() => true, () => false))) break;
-      await rm(shard);
+    const lock = await lockDataDir(dir, 0);
+    try {
+      await rm(join(dir, 'cluster.json'));
+      for (let i = 0; ; i++) {
+        const shard = join(dir, shardPath(i));
+        if (!(await stat(shard).then(() => true, () => false))) break;
+        await rm(shard);
+      }
+    } finally {
+      await lock.release();
     }
     return true;
   },
@@ -269,8 +290,10 @@ export async function saveLocal(name, saved, options) {
   let lastError;
   for (const backend of list) {
     try {
-      await attempt(backend, 'saveLocal', (b) => b.save(name, files));
-      return { backend, bytes: files.reduce((n, f) => n + f.bytes.byteLength, 0) };
+      const r = await attempt(backend, 'saveLocal', (b) => b.save(name, files));
+      const out = { backend, bytes: files.reduce((n, f) => n + f.bytes.byteLength, 0) };
+      if (backend === 'fs') out.locked = r.locked;
+      return out;
     } catch (e) {
       // 'auto': OPFS can exist and still refuse (a private window, a
       // missing sync-handle API); fall back to the next backend.

@@ -5,11 +5,17 @@
 // Pass a URL, a Response, bytes or a compiled WebAssembly.Module to
 // override; `initSync({ module })` instantiates synchronously.
 //
+// `Cluster` runs on a second module, vecshard_cluster_bg.wasm, fetched
+// from next to this file when the first Cluster starts (so a page that
+// only uses Index never downloads it). `init(input, clusterInput)` /
+// `initSync(input, clusterInput)` override where it comes from (same
+// kinds of value as `input`).
+//
 // We compile the module ourselves (streaming when the server sends
 // application/wasm) instead of letting the glue do it, because `Cluster`
 // needs the compiled module to hand to its workers.
 import wasmInit, { initSync as wasmInitSync } from './vecshard.js';
-import { setModule, wasmModule } from './module.js';
+import { setClusterSource, setModule, wasmModule } from './module.js';
 
 export { Index, VecshardError } from './api.js';
 export { Cluster, route, hashName } from './cluster.js';
@@ -30,7 +36,12 @@ async function compile(source) {
   return WebAssembly.compile(source);
 }
 
-export default async function init(input) {
+function clusterFrom(clusterInput) {
+  setClusterSource(() => compile(clusterInput ?? new URL('./vecshard_cluster_bg.wasm', import.meta.url)));
+}
+
+export default async function init(input, clusterInput) {
+  if (clusterInput !== undefined || !wasmModule()) clusterFrom(clusterInput);
   if (wasmModule()) return;
   const module = await compile(input ?? new URL('./vecshard_bg.wasm', import.meta.url));
   await wasmInit({ module_or_path: module });
@@ -38,7 +49,8 @@ export default async function init(input) {
 }
 export { init };
 
-export function initSync(input) {
+export function initSync(input, clusterInput) {
+  if (clusterInput !== undefined || !wasmModule()) clusterFrom(clusterInput);
   if (wasmModule()) return;
   let module = input?.module ?? input;
   if (!(module instanceof WebAssembly.Module)) module = new WebAssembly.Module(module);

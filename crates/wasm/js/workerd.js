@@ -7,10 +7,17 @@
 // snapshot per Worker.)
 import module from './vecshard_bg.wasm';
 import { initSync as wasmInitSync } from './vecshard.js';
-import { setModule } from './module.js';
+import { setClusterSource, setModule } from './module.js';
 
 wasmInitSync({ module });
 setModule(module);
+// Only Index here: the Cluster module is not imported (isolates have no
+// workers), so a Worker bundle holds one .wasm.
+setClusterSource(async () => {
+  throw Object.assign(new Error('Cluster needs Web Workers or Node worker_threads, and this runtime has neither; use Index, one per isolate'), {
+    code: 'invalid_config',
+  });
+});
 
 export { Index, VecshardError } from './api.js';
 export { Cluster, route, hashName } from './cluster.js';

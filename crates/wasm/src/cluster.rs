@@ -14,7 +14,7 @@ use std::rc::Rc;
 
 use futures::future::join_all;
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
-use vecshard_coordinator::{Coordinator, Error, ErrorKind, Mode, Query};
+use vecshard_coordinator::{Coordinator, Error, ErrorKind, Mode, Query, SearchOptions};
 use vecshard_shard::{Item, Request, Response, Settings};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -42,6 +42,13 @@ fn coord_error(e: &Error) -> JsValue {
         let _ = Reflect::set(&err, &"shards".into(), &arr);
     }
     err
+}
+
+/// Adds the byte `position` of a filter's compile error to `err`.
+fn with_position(err: &JsValue, filter: Option<&str>) {
+    if let Some(Err(fe)) = filter.map(vecshard_filter::Filter::compile) {
+        let _ = Reflect::set(err, &"position".into(), &(fe.position() as f64).into());
+    }
 }
 
 fn set(o: &Object, name: &str, v: &JsValue) {
@@ -162,7 +169,13 @@ impl RawCluster {
     /// Upserts `keys[i]` with `flat[i*dim..]`, routed by key; resolves to
     /// `{ inserted, updated }`. Everything is validated before any shard
     /// sees a byte.
-    pub fn upsert(&self, keys: Vec<String>, flat: Vec<f32>) -> Promise {
+    /// `attributes` (optional): one JSON text or `undefined` per key.
+    pub fn upsert(
+        &self,
+        keys: Vec<String>,
+        flat: Vec<f32>,
+        attributes: Option<Vec<JsValue>>,
+    ) -> Promise {
         let coord = self.coord.clone();
         future_to_promise(async move {
             let dim = coord.settings().dim as usize;
@@ -177,10 +190,21 @@ impl RawCluster {
                     ),
                 ));
             }
+            if attributes.as_ref().is_some_and(|a| a.len() != keys.len()) {
+                return Err(js_error(
+                    "invalid_argument",
+                    "attributes must have one entry (an object, null or undefined) per key",
+                ));
+            }
+            let mut attrs = attributes.unwrap_or_default().into_iter();
             let items = keys
                 .into_iter()
-                .zip(flat.chunks_exact(dim))
-                .map(|(key, v)| Item { key, vector: v.to_vec(), attributes: None })
+                .zip(flat.chunks_exact(dim.max(1)))
+                .map(|(key, v)| Item {
+                    key,
+                    vector: v.to_vec(),
+                    attributes: attrs.next().and_then(|a| a.as_string()).map(String::into_bytes),
+                })
                 .collect();
             let sum = coord.upsert(items).await.map_err(|e| coord_error(&e))?;
             let o = Object::new();
@@ -219,10 +243,15 @@ impl RawCluster {
     }
 
     /// Searches every shard and merges; resolves to `{ packed, keys,
-    /// missing }` (packed as in `RawIndex::search`; `missing`: the shards
-    /// that did not answer). `strict` rejects instead of answering partially.
-    /// `tag` (any JS value) is handed to `send` with each of this search's
+    /// missing, attributes? }` (packed as in `RawIndex::search`; `missing`:
+    /// the shards that did not answer; `attributes`: one JSON text or
+    /// `null` per hit, with `with_attributes`). `filter`, `filter_ef` and
+    /// `with_attributes` are the filtered search of issue 9 (the
+    /// coordinator compiles the filter once, then every shard plans its
+    /// own part). `strict` rejects instead of answering partially. `tag`
+    /// (any JS value) is handed to `send` with each of this search's
     /// requests (see [`crate::transport::tagged`]).
+    #[allow(clippy::too_many_arguments)]
     pub fn search(
         &self,
         q: Vec<f32>,
@@ -230,12 +259,31 @@ impl RawCluster {
         ef: Option<u32>,
         strict: bool,
         tag: JsValue,
+        filter: Option<String>,
+        filter_ef: Option<u32>,
+        with_attributes: bool,
     ) -> Promise {
         let coord = self.coord.clone();
         future_to_promise(async move {
+            if filter_ef.is_some_and(|e| e == 0 || e > crate::index::MAX_FILTER_EF) {
+                return Err(js_error(
+                    "invalid_filter",
+                    &format!(
+                        "invalid_filter: filterEf must be in 1..={}",
+                        crate::index::MAX_FILTER_EF
+                    ),
+                ));
+            }
             let query = Query { vector: q, k, ef, filter: None };
             let mode = if strict { Mode::Strict } else { Mode::Partial };
-            let res = tagged(tag, coord.search(query, mode)).await.map_err(|e| coord_error(&e))?;
+            let opts = SearchOptions { filter, filter_ef, with_attributes };
+            let res = tagged(tag, coord.search_with(query, &opts, mode)).await.map_err(|e| {
+                let err = coord_error(&e);
+                if e.code() == "invalid_filter" {
+                    with_position(&err, opts.filter.as_deref());
+                }
+                err
+            })?;
             let hits: Vec<vecshard_core::Hit<'_>> = res
                 .hits
                 .iter()
@@ -247,7 +295,48 @@ impl RawCluster {
             set(&o, "packed", &js_sys::Float32Array::from(packed.as_slice()));
             set(&o, "keys", &JsValue::from_str(&keys));
             set(&o, "missing", &js_sys::Uint32Array::from(res.missing_shards.as_slice()));
+            if with_attributes {
+                let mut attrs = res.attributes.into_iter();
+                let arr: Array = (0..hits.len())
+                    .map(|_| match attrs.next().flatten() {
+                        Some(b) => JsValue::from_str(&String::from_utf8_lossy(&b)),
+                        None => JsValue::NULL,
+                    })
+                    .collect();
+                set(&o, "attributes", &arr);
+            }
             Ok(o.into())
+        })
+    }
+
+    /// Sets (JSON text of an object) or clears (`undefined`) the attributes
+    /// of `key` on its shard; rejects with `key_not_found`,
+    /// `invalid_attributes` or `attributes_too_large`.
+    pub fn set_attributes(&self, key: String, attributes: Option<String>) -> Promise {
+        let coord = self.coord.clone();
+        future_to_promise(async move {
+            coord
+                .set_attributes(&key, attributes.map(String::into_bytes))
+                .await
+                .map_err(|e| coord_error(&e))?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// The attribute JSON text of `key` (`null`: none); rejects with
+    /// `key_not_found` for an absent key.
+    pub fn get_attributes(&self, key: String) -> Promise {
+        let coord = self.coord.clone();
+        future_to_promise(async move {
+            match coord.get_attributes(&key).await.map_err(|e| coord_error(&e))? {
+                None => {
+                    let e = js_error("key_not_found", &format!("key {key:?} is not in the index"));
+                    let _ = Reflect::set(&e, &"key".into(), &JsValue::from_str(&key));
+                    Err(e)
+                }
+                Some(None) => Ok(JsValue::NULL),
+                Some(Some(b)) => Ok(JsValue::from_str(&String::from_utf8_lossy(&b))),
+            }
         })
     }
 
@@ -318,43 +407,4 @@ fn expect(
             Err(err)
         }
     }
-}
-
-/// The shard that owns `key` in a cluster of `n` shards:
-/// `xxh3_64(key bytes, seed 0) mod n` (the coordinator's `route`).
-#[wasm_bindgen]
-pub fn route(key: &str, n: u32) -> Result<u32, JsValue> {
-    if n == 0 {
-        return Err(js_error("invalid_argument", "a cluster has at least one shard"));
-    }
-    Ok(vecshard_coordinator::route(key, n))
-}
-
-/// Version of the data dir layout and of `cluster.json` (the native host's
-/// `datadir::CLUSTER_VERSION`; the host crate is not a dependency here, it
-/// needs files and threads). The CLI interop test in `wasm-tests/node`
-/// compares a manifest written by the `vecshard` CLI byte for byte.
-const CLUSTER_VERSION: u32 = 1;
-/// Version of the native host's write-ahead log (`wal::VERSION`). A saved
-/// cluster has no log; the manifest records the version all the same, so it
-/// is the one the CLI writes.
-const WAL_VERSION: u32 = 2;
-
-/// The `format` object of a manifest (`cluster.json`): the versions of every
-/// format this build writes, with the native host's field names.
-#[wasm_bindgen(js_name = formatVersions)]
-pub fn format_versions() -> Object {
-    let o = Object::new();
-    set(&o, "cluster", &CLUSTER_VERSION.into());
-    set(&o, "snapshot", &vecshard_shard::snapshot::VERSION.into());
-    set(&o, "core_snapshot", &vecshard_core::FORMAT_VERSION.into());
-    set(&o, "wal", &WAL_VERSION.into());
-    set(&o, "protocol", &vecshard_shard::PROTOCOL_VERSION.into());
-    o
-}
-
-/// The name of the routing function, as recorded in manifests.
-#[wasm_bindgen(js_name = hashName)]
-pub fn hash_name() -> String {
-    vecshard_coordinator::HASH_NAME.into()
 }

@@ -18,17 +18,26 @@
 //! JS `Cluster` starts one worker per shard, each with its own instance of
 //! this module), no I/O and no persistence: snapshots are bytes handed to JS.
 //!
-//! Map: [`index`] holds [`RawIndex`]; [`error`] maps core errors to JS
-//! errors with a `code`; [`convert`] parses options and packs results.
-//! With the `cluster` feature (default): `shard` holds `RawShard`, the
-//! shard a worker hosts; `cluster` holds `RawCluster`, the Rust coordinator
-//! (routing, fan-out, merge, partial results) that drives the workers
-//! through `transport` (those two on wasm32 only).
+//! Map: [`index`] holds [`RawIndex`] (a shard: the core index plus typed,
+//! indexed attributes and the filter planner); [`error`] maps core errors
+//! to JS errors with a `code`; [`convert`] parses options and packs
+//! results; [`versions`] has `route` and the manifest's format versions.
+//! With the `cluster` feature: `shard` holds `RawShard`, the shard a worker
+//! hosts; `cluster` holds `RawCluster`, the Rust coordinator (routing,
+//! fan-out, merge, partial results) that drives the workers through
+//! `transport` (those two on wasm32 only).
+//!
+//! **Two modules.** The package ships this crate twice: built without
+//! `cluster` as `vecshard_bg.wasm` (what `Index` users download; kept
+//! within 100 KB gzipped by `scripts/build-npm.sh`), and with it as
+//! `vecshard_cluster_bg.wasm`, which only `Cluster` loads (in the main
+//! thread for the coordinator, and in every worker for its shard).
 //!
 //! Build for the package with `-C target-feature=+simd128`, which selects the
 //! core's simd128 kernels at compile time.
 
 // The coordinator side needs JS promises and a single thread: wasm32 only.
+pub mod attrs;
 #[cfg(all(feature = "cluster", target_arch = "wasm32"))]
 pub mod cluster;
 pub mod convert;
@@ -38,6 +47,7 @@ pub mod index;
 pub mod shard;
 #[cfg(all(feature = "cluster", target_arch = "wasm32"))]
 pub mod transport;
+pub mod versions;
 
 #[cfg(all(feature = "cluster", target_arch = "wasm32"))]
 pub use cluster::RawCluster;
