@@ -104,12 +104,6 @@ impl Scratch {
         self.visited[slot as usize] = self.epoch + 1;
     }
 
-    /// Whether `slot` is already visited in this generation (no marking).
-    #[inline(always)]
-    pub(crate) fn seen(&self, slot: u32) -> bool {
-        self.visited[slot as usize] == self.epoch
-    }
-
     /// Marks `slot` visited; returns whether it was new.
     #[inline(always)]
     pub(crate) fn visit(&mut self, slot: u32) -> bool {

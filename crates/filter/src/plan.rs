@@ -13,33 +13,48 @@ use crate::value::{Attributes, Value};
 
 /// A key of the inverted (equality) index. Build numbers with
 /// [`EqKey::num`] so that `-0.0` and `0.0` share a key and NaN has none.
+///
+/// Numbers and the numeric values of strings are kept apart (`Num` and
+/// `StrNum`) because `==` between two strings compares bytes, never
+/// numbers: a string literal must find the numbers equal to its `strtod`
+/// value, but not every other string with that value (every non-numeric
+/// string is 0, so mixing them would send `.cat == "c7"` to a scan of all
+/// strings).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EqKey {
     /// The value `null`.
     Null,
-    /// A number, as the bits of an `f64` (never NaN, never `-0.0`).
+    /// A number (or an array, which is 0 as an operand), as the bits of an
+    /// `f64` (never NaN, never `-0.0`).
     Num(u64),
+    /// The `strtod` value of a string attribute, as bits like `Num`.
+    StrNum(u64),
     /// A string, byte for byte.
     Str(String),
+}
+
+/// The bits of a number key: `None` for NaN, `-0.0` normalized to `0.0`.
+fn num_bits(n: f64) -> Option<u64> {
+    if n.is_nan() {
+        None
+    } else if n == 0.0 {
+        Some(0)
+    } else {
+        Some(n.to_bits())
+    }
 }
 
 impl EqKey {
     /// The key of a number: `None` for NaN (equal to nothing), `-0.0`
     /// normalized to `0.0`.
     pub fn num(n: f64) -> Option<EqKey> {
-        if n.is_nan() {
-            None
-        } else if n == 0.0 {
-            Some(EqKey::Num(0))
-        } else {
-            Some(EqKey::Num(n.to_bits()))
-        }
+        num_bits(n).map(EqKey::Num)
     }
 
-    /// The number of a `Num` key.
+    /// The number of a `Num` or `StrNum` key.
     pub fn as_num(&self) -> Option<f64> {
         match self {
-            EqKey::Num(b) => Some(f64::from_bits(*b)),
+            EqKey::Num(b) | EqKey::StrNum(b) => Some(f64::from_bits(*b)),
             _ => None,
         }
     }
@@ -51,22 +66,22 @@ fn push_unique(out: &mut Vec<EqKey>, k: EqKey) {
     }
 }
 
-fn scalar_keys(v: &Value, out: &mut Vec<EqKey>) {
+/// Index keys of one scalar attribute value (or an array item).
+fn value_keys(v: &Value, out: &mut Vec<EqKey>) {
     match v {
         Value::Null => push_unique(out, EqKey::Null),
         Value::Num(n) => {
-            if let Some(k) = EqKey::num(*n) {
-                push_unique(out, k);
+            if let Some(b) = num_bits(*n) {
+                push_unique(out, EqKey::Num(b));
             }
         }
         Value::Str(s) => {
             push_unique(out, EqKey::Str(s.clone()));
-            if let Some(k) = EqKey::num(str_to_num(s)) {
-                push_unique(out, k);
+            if let Some(b) = num_bits(str_to_num(s)) {
+                push_unique(out, EqKey::StrNum(b));
             }
         }
-        // Only reached for literal tuples and (non-flat) nested arrays:
-        // as an operand a tuple is the number 0.
+        // A nested array: as an operand it is the number 0.
         Value::Array(_) => push_unique(out, EqKey::Num(0)),
     }
 }
@@ -83,10 +98,10 @@ pub fn eq_keys(v: &Value) -> Vec<EqKey> {
             out.push(EqKey::Num(0));
             // ... and `x in array` means x equals an element.
             for it in items {
-                scalar_keys(it, &mut out);
+                value_keys(it, &mut out);
             }
         }
-        other => scalar_keys(other, &mut out),
+        other => value_keys(other, &mut out),
     }
     out
 }
@@ -94,9 +109,32 @@ pub fn eq_keys(v: &Value) -> Vec<EqKey> {
 /// The keys to look up for `field == literal` (or `field in [literal]`, or
 /// `literal in field`): an element can only match if one of its
 /// [`eq_keys`] is among these. Empty when nothing can be equal (NaN).
+///
+/// - a number `n` equals numbers and arrays with value `n` (`Num`) and
+///   strings whose `strtod` is `n` (`StrNum`);
+/// - a string `s` equals the same string (`Str`) and numbers and arrays
+///   with value `strtod(s)` (`Num`), never another string;
+/// - a tuple is the number 0;
+/// - `null` equals only `null`.
 pub fn literal_keys(v: &Value) -> Vec<EqKey> {
     let mut out = Vec::new();
-    scalar_keys(v, &mut out);
+    let number = |n: f64, out: &mut Vec<EqKey>| {
+        if let Some(b) = num_bits(n) {
+            push_unique(out, EqKey::Num(b));
+            push_unique(out, EqKey::StrNum(b));
+        }
+    };
+    match v {
+        Value::Null => push_unique(&mut out, EqKey::Null),
+        Value::Num(n) => number(*n, &mut out),
+        Value::Array(_) => number(0.0, &mut out),
+        Value::Str(s) => {
+            push_unique(&mut out, EqKey::Str(s.clone()));
+            if let Some(b) = num_bits(str_to_num(s)) {
+                push_unique(&mut out, EqKey::Num(b));
+            }
+        }
+    }
     out
 }
 
@@ -134,11 +172,13 @@ pub fn range_value(v: &Value) -> Option<f64> {
 /// |-----------------|-------------------------------------------------|-----------------|
 /// | `null`          | `Null`                                          | 0               |
 /// | number `n`      | `Num(n)` (none if NaN)                          | `n` (none if NaN) |
-/// | string `s`      | `Str(s)`, `Num(strtod(s))` (0 if not numeric)   | `strtod(s)`     |
+/// | string `s`      | `Str(s)`, `StrNum(strtod(s))` (0 if not numeric) | `strtod(s)`    |
 /// | array           | `Num(0)`, and the keys of every element         | 0               |
 ///
-/// and a literal looks up ([`literal_keys`]) `Num(n)` for a number, `Str(s)` and `Num(strtod(s))`
-/// for a string, `Null` for `null`, `Num(0)` for a tuple.
+/// and a literal looks up ([`literal_keys`]) `Num(n)` and `StrNum(n)` for a
+/// number, `Str(s)` and `Num(strtod(s))` for a string (two strings compare
+/// as bytes, so not `StrNum`), `Null` for `null`, `Num(0)` and `StrNum(0)`
+/// for a tuple.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Plan {
     /// No index can help: every element is a candidate.
@@ -394,11 +434,27 @@ mod tests {
         assert_eq!(eq_keys(&Value::Num(f64::NAN)), vec![]);
         assert_eq!(
             eq_keys(&Value::Str("10".into())),
-            vec![EqKey::Str("10".into()), EqKey::num(10.0).unwrap()]
+            vec![EqKey::Str("10".into()), EqKey::StrNum(10f64.to_bits())]
         );
         assert_eq!(
             eq_keys(&Value::Array(vec![Value::Num(0.0), Value::Str("a".into())])),
-            vec![EqKey::Num(0), EqKey::Str("a".into())]
+            vec![EqKey::Num(0), EqKey::Str("a".into()), EqKey::StrNum(0)]
+        );
+        // A string literal finds the same string and the numbers equal to
+        // its value, not the other strings with that value (fbench: every
+        // non-numeric string is 0, so `.cat == "c7"` scanned all strings).
+        assert_eq!(
+            literal_keys(&Value::Str("c7".into())),
+            vec![EqKey::Str("c7".into()), EqKey::Num(0)]
+        );
+        assert_eq!(
+            literal_keys(&Value::Num(10.0)),
+            vec![EqKey::Num(10f64.to_bits()), EqKey::StrNum(10f64.to_bits())]
+        );
+        let f = crate::Filter::compile(r#".cat == "c7""#).unwrap();
+        assert_eq!(
+            f.plan(),
+            Plan::Eq { field: "cat".into(), keys: vec![EqKey::Str("c7".into()), EqKey::Num(0)] }
         );
         assert_eq!(range_value(&Value::Null), Some(0.0));
         assert_eq!(range_value(&Value::Str("x".into())), Some(0.0));

@@ -21,7 +21,10 @@
 //! the walk's constant (`c` > 1, scattered reads) and the exact scan's
 //! sequential reads move the crossing up, so the shard scans exactly when
 //! `m ≤ T = max(1024, 2 · sqrt(ef · n))` (at n = 100k, ef = 64: T ≈ 5000,
-//! 5%). `m` comes from the attribute indexes when the filter's [`Plan`]
+//! 5%). Without a candidate set from the indexes the scan also pays `n`
+//! evaluations (about `d/2` each: slot, attributes, field are dependent
+//! reads), `n/2 + m` against `4 · ef · n / m`, so there the limit is
+//! `min(T, 8 · ef)`. `m` comes from the attribute indexes when the filter's [`Plan`]
 //! can use them (exact counts for `==`/`in`, counted ranges up to `T`, set
 //! intersections for `and`, unions for `or`), else from evaluating the
 //! filter on 256 random live slots (the sample says `m ≈ 0` for
@@ -557,7 +560,16 @@ impl Shard {
                 }
             }
         };
-        if estimated <= threshold {
+        // Without a candidate set the scan also evaluates the filter on all
+        // `n` live slots, each a few dependent reads (slot -> attributes ->
+        // field), about half a distance: `n/2 + m` against the walk's
+        // `4 · ef · n / m` crosses near `m = 8 · ef` (fbench: a 1% filter
+        // no index can answer took 100x an unfiltered search as a scan).
+        let limit = match &cands {
+            Some(_) => threshold,
+            None => threshold.min(8 * ef),
+        };
+        if estimated <= limit {
             return with(exact()?, PlanKind::Exact);
         }
         let pred: &dyn Fn(u32) -> bool = &matches;
