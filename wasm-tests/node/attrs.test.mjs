@@ -53,6 +53,8 @@ test('Index: add with attributes, getAttributes, setAttributes, filtered search'
   // Elements without attributes never match a selector.
   assert.deepEqual(index.search(q, 10, { filter: '.year > 0' }).keys.sort(), ['alien', 'heat', 'up']);
   assert.deepEqual(index.search(q, 10, { filter: '"space" in .tags' }).keys, ['alien']);
+  // ... nor a filter without selectors (Redis: no attributes, no match).
+  assert.deepEqual(index.search(q, 10, { filter: '1' }).keys.sort(), ['alien', 'heat', 'up']);
   // withAttributes without a filter: every hit, with its attributes (null when none).
   const all = index.search(q, 4, { withAttributes: true });
   assert.deepEqual(all.keys, ['alien', 'noattrs', 'heat', 'up']);

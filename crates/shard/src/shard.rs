@@ -74,7 +74,8 @@ impl Default for PlannerConfig {
 pub struct Shard {
     index: Option<Index>,
     attrs: AttrStore,
-    /// What the filter sees for an element without (typed) attributes.
+    /// What the filter sees for an element whose attribute bytes are not
+    /// a JSON object (old data): no fields.
     empty: Attributes,
     planner: PlannerConfig,
     scratch: Scratch,
@@ -496,7 +497,12 @@ impl Shard {
             }
             match &expr {
                 None => true,
-                Some(f) => f.eval(attrs.get(slot).and_then(|e| e.typed.as_ref()).unwrap_or(empty)),
+                // As Redis: an element without attributes never passes, not
+                // even `1`; one whose bytes are not an object (old data) has
+                // only missing selectors.
+                Some(f) => {
+                    attrs.get(slot).is_some_and(|e| f.eval(e.typed.as_ref().unwrap_or(empty)))
+                }
             }
         };
 

@@ -174,10 +174,10 @@ fn oracle(
     q: &[f32],
     k: usize,
 ) -> (Vec<(String, f32)>, usize) {
-    let empty = Attributes::parse(b"{}").unwrap();
+    // As Redis: an element without attributes never passes a filter.
     let accepts = |key: &str| {
         let a = model[key].1.as_ref().map(|s| Attributes::parse(s.as_bytes()).unwrap());
-        expr.eval(a.as_ref().unwrap_or(&empty))
+        a.is_some_and(|a| expr.eval(&a))
     };
     let matches = model.keys().filter(|k| accepts(k)).count();
     let hits = shard.index().unwrap().exact_search(q, k, Some(&accepts)).unwrap();
@@ -317,6 +317,21 @@ fn bad_filters_and_attributes_are_errors_that_change_nothing() {
     }
     assert_eq!(code(s.handle(r)), ErrorCode::InvalidK);
     assert_eq!(code(Shard::new().handle(fs(".i > 1"))), ErrorCode::NotInitialized);
+}
+
+#[test]
+fn an_element_without_attributes_never_passes_a_filter() {
+    // Redis 8.2: VSIM ... FILTER '1' skips elements that have no attributes
+    // (and keeps those whose attributes are `{}`).
+    let mut s = shard_with(10);
+    let item = Item { key: "bare".into(), vector: vec![0.0, 0.0], attributes: None };
+    assert!(matches!(s.handle(Request::Upsert { items: vec![item] }), Response::Upserted { .. }));
+    for f in ["1", "1 == 1", "!.missing"] {
+        let (hits, _) = search(&mut s, &[0.0, 0.0], 20, f, 32);
+        assert!(hits.iter().all(|h| h.key != "bare"), "{f} passed an element without attributes");
+    }
+    let (hits, _) = search(&mut s, &[0.0, 0.0], 20, "1", 32);
+    assert_eq!(hits.len(), 10, "every element with attributes passes `1`");
 }
 
 #[test]

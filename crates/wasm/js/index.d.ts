@@ -56,7 +56,7 @@ export interface SearchOptions {
    * Only elements whose attributes pass this expression (the Redis
    * vector-sets FILTER language, see docs/filters.md), e.g.
    * `'.year > 1950 and .genre == "drama"'`. At most 4096 bytes. Elements
-   * without attributes never match a selector. The answer always has
+   * without attributes never match a filter, not even `1`. The answer always has
    * `min(k, matches)` hits.
    */
   filter?: string;

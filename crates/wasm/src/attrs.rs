@@ -24,8 +24,8 @@ pub struct AttrSlots {
     slots: Vec<Option<Box<Entry>>>,
     with: usize,
     bytes: usize,
-    /// What the filter sees for an element without (typed) attributes,
-    /// as the shard evaluates it.
+    /// What the filter sees for an element whose attribute bytes are not a
+    /// JSON object (old data): no fields, as in the shard.
     empty: Attributes,
 }
 
@@ -56,9 +56,11 @@ impl AttrSlots {
         self.slots.get(slot as usize).and_then(|e| e.as_deref())
     }
 
-    /// What a filter evaluates for `slot`.
-    pub fn typed(&self, slot: u32) -> &Attributes {
-        self.get(slot).and_then(|e| e.typed.as_ref()).unwrap_or(&self.empty)
+    /// What a filter evaluates for `slot`: `None` for an element without
+    /// attributes, which never passes a filter (as in Redis and the shard);
+    /// no fields for bytes that are not a JSON object (old data).
+    pub fn typed(&self, slot: u32) -> Option<&Attributes> {
+        self.get(slot).map(|e| e.typed.as_ref().unwrap_or(&self.empty))
     }
 
     /// Sets or clears the attributes of `slot`.

@@ -449,7 +449,7 @@ fn plan_and_search<'a>(
     ef: Option<u32>,
     filter_ef: Option<u32>,
 ) -> Result<(Vec<Hit<'a>>, &'static str), JsValue> {
-    let matches = |slot: u32| f.eval(attrs.typed(slot));
+    let matches = |slot: u32| attrs.typed(slot).is_some_and(|a| f.eval(a));
     let n = index.len();
     let ef = ef.map_or(index.config().ef_search, |e| e as usize).max(k);
     let threshold = (2 * isqrt((ef as u64).saturating_mul(n as u64))).max(1024) as usize;
