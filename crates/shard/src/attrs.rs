@@ -386,6 +386,102 @@ impl AttrStore {
     }
 }
 
+/// A bitmap over slots `0..bound` (one bit per slot).
+pub(crate) struct SlotBits(Vec<u64>);
+
+impl SlotBits {
+    fn empty(bound: usize) -> SlotBits {
+        SlotBits(alloc::vec![0u64; bound.div_ceil(64)])
+    }
+
+    fn set(&mut self, slot: u32) {
+        if let Some(w) = self.0.get_mut(slot as usize / 64) {
+            *w |= 1 << (slot % 64);
+        }
+    }
+
+    /// Whether `slot` is in the set.
+    #[inline]
+    pub fn contains(&self, slot: u32) -> bool {
+        self.0.get(slot as usize / 64).is_some_and(|w| w & (1 << (slot % 64)) != 0)
+    }
+
+    /// The set of these sorted slots.
+    pub fn of_slots(slots: &[u32], bound: usize) -> SlotBits {
+        let mut b = SlotBits::empty(bound);
+        for &s in slots {
+            b.set(s);
+        }
+        b
+    }
+
+    fn add_set(&mut self, set: &SlotSet) {
+        match set {
+            SlotSet::Sorted(v) => v.iter().for_each(|&s| self.set(s)),
+            SlotSet::Bits { words, .. } => {
+                for (a, b) in self.0.iter_mut().zip(words) {
+                    *a |= b;
+                }
+            }
+        }
+    }
+}
+
+impl AttrStore {
+    /// A superset of the slots `plan` accepts, as a bitmap over
+    /// `0..bound`, or `None` where the indexes cannot tell (`Plan::Any`).
+    ///
+    /// The filtered walk tests this bit before evaluating the filter: where
+    /// the walk looks through many non-matching neighbours, a bit test
+    /// replaces an expression evaluation (several dependent reads through
+    /// the slot's attributes). Costs one pass over the index entries the
+    /// plan names (a bitmap OR for a large equality set).
+    pub fn bitmap(&self, plan: &Plan, bound: usize) -> Option<SlotBits> {
+        match plan {
+            Plan::Any => None,
+            Plan::Eq { field, keys } => {
+                let mut out = SlotBits::empty(bound);
+                if let Some(fi) = self.fields.get(field.as_str()) {
+                    for set in keys.iter().filter_map(|k| fi.eq.get(k)) {
+                        out.add_set(set);
+                    }
+                }
+                Some(out)
+            }
+            Plan::Range { .. } => {
+                // The range walk of `estimate`, uncapped.
+                match self.estimate(plan, usize::MAX) {
+                    Estimate::Set(s) => Some(SlotBits::of_slots(&s, bound)),
+                    _ => None,
+                }
+            }
+            Plan::And(parts) => {
+                let mut acc: Option<SlotBits> = None;
+                for p in parts {
+                    if let Some(b) = self.bitmap(p, bound) {
+                        acc = Some(match acc {
+                            None => b,
+                            Some(mut a) => {
+                                a.0.iter_mut().zip(&b.0).for_each(|(x, y)| *x &= y);
+                                a
+                            }
+                        });
+                    }
+                }
+                acc
+            }
+            Plan::Or(parts) => {
+                let mut acc = SlotBits::empty(bound);
+                for p in parts {
+                    let b = self.bitmap(p, bound)?;
+                    acc.0.iter_mut().zip(&b.0).for_each(|(x, y)| *x |= y);
+                }
+                Some(acc)
+            }
+        }
+    }
+}
+
 /// Whether a B-tree range with these bounds is non-empty-able (`range`
 /// panics when start > end).
 fn bounds_ok(lo: &core::ops::Bound<(Num, u32)>, hi: &core::ops::Bound<(Num, u32)>) -> bool {

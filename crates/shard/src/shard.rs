@@ -41,7 +41,7 @@ use alloc::vec::Vec;
 use vecshard_core::{Index, Scratch};
 use vecshard_filter::{Attributes, Filter as Expr};
 
-use crate::attrs::{AttrStore, Entry, Estimate};
+use crate::attrs::{AttrStore, Entry, Estimate, SlotBits};
 use crate::protocol::{
     decode_request, encode_response, ErrorCode, Filter, Hit, Item, ItemOut, PlanKind, Request,
     Response, SearchHit, Settings, ShardInfo, WireError, MAX_ATTRIBUTES_LEN,
@@ -578,7 +578,19 @@ impl Shard {
         if estimated <= limit {
             return with(exact()?, PlanKind::Exact);
         }
-        let pred: &dyn Fn(u32) -> bool = &matches;
+        // The walk looks through many non-matching slots: test a bitmap of
+        // the plan's candidates (a superset of the matches) before the
+        // expression, so most of them cost a bit test instead of an
+        // evaluation (fbench, 10% range: 23.5 ms -> see README).
+        let bound = index.slot_bound() as usize;
+        let pre = match (&cands, &expr) {
+            (Some(c), _) => Some(SlotBits::of_slots(c, bound)),
+            (None, Some(f)) => attrs.bitmap(&f.plan(), bound),
+            (None, None) => None,
+        };
+        let pre_then_matches =
+            |slot: u32| pre.as_ref().is_none_or(|b| b.contains(slot)) && matches(slot);
+        let pred: &dyn Fn(u32) -> bool = &pre_then_matches;
         let walk = index.search_filtered_with(scratch, q.vector, q.k, ef, pred, q.filter_ef)?;
         // A complete walk holds min(k, matches); a stopped one that still
         // found k is kept (approximate, like any graph search).
