@@ -8,7 +8,8 @@
 # Usage: bench/load/run.sh [SECONDS] [CONNECTIONS] [UPSERT_RATIO] [extra load args...]
 #   defaults: 600 s, 32 connections, 0.1 upserts (the issue's run)
 #   bench/load/run.sh 60 1 0     # one client, searches only: the latency tail
-# Env: DATA (default data/load-glove100-100k-2), SHARDS (2), PORT (7791).
+# Env: DATA (default data/load-glove100-100k-2), SHARDS (2), PORT (7791),
+#      VECSHARD and LOAD (prebuilt binaries: then nothing is built).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECS=${1:-600}
@@ -21,14 +22,18 @@ PORT=${PORT:-7791}
 D=../shared/data/glove100-100k
 T=${CARGO_TARGET_DIR:-target}
 
-cargo build --release -q -p vecshard-cli -p vecshard-bench --bin vecshard --bin load
+if [ -z "${VECSHARD:-}${LOAD:-}" ]; then
+  cargo build --release -q -p vecshard-cli -p vecshard-bench --bin vecshard --bin load
+fi
+VECSHARD=${VECSHARD:-$T/release/vecshard}
+LOAD=${LOAD:-$T/release/load}
 if [ ! -f "$DATA/cluster.json" ]; then
   echo "==> building $DATA ($SHARDS shards, glove100-100k, cosine)"
-  "$T/release/vecshard" build --input "$D/base.fvecs" --shards "$SHARDS" --metric cosine --out "$DATA"
+  "$VECSHARD" build --input "$D/base.fvecs" --shards "$SHARDS" --metric cosine --out "$DATA"
 fi
-"$T/release/vecshard" serve --data "$DATA" --listen "127.0.0.1:$PORT" --fsync everysec &
+"$VECSHARD" serve --data "$DATA" --listen "127.0.0.1:$PORT" --fsync everysec &
 PID=$!
 trap 'kill -TERM $PID 2>/dev/null; wait $PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
-"$T/release/load" --url "127.0.0.1:$PORT" --queries "$D/query.fvecs" --seconds "$SECS" \
+"$LOAD" --url "127.0.0.1:$PORT" --queries "$D/query.fvecs" --seconds "$SECS" \
   --connections "$CONNS" --upsert "$UPS" --pid "$PID" "$@"

@@ -8,6 +8,9 @@
 //! fresh key. The tool records:
 //!
 //! - throughput and p50/p90/p99/p99.9/max latency, per operation and overall;
+//! - the server's own `took_us` of each search (its time from the body
+//!   read to the reply built), so a tail can be placed inside or outside
+//!   the search route;
 //! - errors (any non-200 status, any broken connection): the goal is 0;
 //! - the server's resident memory over time (`--pid`, from /proc), to show
 //!   it stays bounded;
@@ -196,6 +199,8 @@ fn vector_json(v: &[f32]) -> String {
 #[derive(Default)]
 struct ThreadResult {
     search_us: Vec<u32>,
+    /// The server's `took_us` of each search that reported one.
+    took_us: Vec<u32>,
     upsert_us: Vec<u32>,
     acked: Vec<String>,
     errors: Vec<String>,
@@ -252,12 +257,15 @@ fn worker(
         let r = c.call("POST", path, body.as_bytes());
         let us = t0.elapsed().as_micros().min(u32::MAX as u128) as u32;
         match r {
-            Ok((200, _)) => {
+            Ok((200, b)) => {
                 if let Some(k) = key {
                     out.upsert_us.push(us);
                     out.acked.push(k);
                 } else {
                     out.search_us.push(us);
+                    if let Some(t) = took_us(&b) {
+                        out.took_us.push(t);
+                    }
                 }
             }
             Ok((st, b)) => {
@@ -270,6 +278,27 @@ fn worker(
         }
     }
     out
+}
+
+/// The `"took_us": N` field of a search reply, without parsing the rest.
+fn took_us(body: &[u8]) -> Option<u32> {
+    const FIELD: &[u8] = b"\"took_us\":";
+    let at = body.windows(FIELD.len()).rposition(|w| w == FIELD)? + FIELD.len();
+    let digits: String = body[at..]
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace())
+        .take_while(|b| b.is_ascii_digit())
+        .map(|&b| b as char)
+        .collect();
+    digits.parse::<u64>().ok().map(|t| t.min(u64::from(u32::MAX)) as u32)
+}
+
+/// The 1-minute load average, the machine state a latency is quoted with.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
 }
 
 fn rss_of(pid: u32) -> Option<u64> {
@@ -317,6 +346,7 @@ fn main() {
         a.ef,
         a.url
     );
+    let load_before = loadavg();
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let handles: Vec<_> = (0..a.connections)
@@ -349,10 +379,12 @@ fn main() {
         let r = h.join().expect("worker thread");
         all.search_us.extend(r.search_us);
         all.upsert_us.extend(r.upsert_us);
+        all.took_us.extend(r.took_us);
         all.acked.extend(r.acked);
         all.errors.extend(r.errors);
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let load_after = loadavg();
     if let Some(b) = a.pid.and_then(rss_of) {
         rss.push((elapsed, b));
     }
@@ -386,6 +418,7 @@ fn main() {
     let mut both = all.search_us.clone();
     both.extend_from_slice(&all.upsert_us);
     let o = summarize(&both);
+    let took = summarize(&all.took_us);
     let mib = |b: u64| b as f64 / (1u64 << 20) as f64;
     // Memory after the first minute (warm-up, allocator growth) and at the end.
     let warm = rss.iter().find(|r| r.0 >= 60.0_f64.min(elapsed / 2.0)).or(rss.first());
@@ -399,13 +432,19 @@ fn main() {
             "seconds": elapsed, "connections": a.connections, "upsert_ratio": a.upsert,
             "k": a.k, "ef": a.ef,
             "ops": [row("search", &s), row("upsert", &u), row("all", &o)],
+            "server_took": row("search took_us", &took),
+            "loadavg_before": load_before, "loadavg_after": load_after,
             "errors": all.errors.len(), "first_errors": all.errors.iter().take(5).collect::<Vec<_>>(),
             "acknowledged_upserts": acked.len(), "missing_after": missing.len(),
             "rss_mib": rss.iter().map(|r| [r.0, mib(r.1)]).collect::<Vec<_>>(),
         });
         println!("{report:#}");
     } else {
-        println!("duration {elapsed:.1} s, {} connections, k {} ef {}", a.connections, a.k, a.ef);
+        println!(
+            "duration {elapsed:.1} s, {} connections, k {} ef {}, load average {load_before} \
+             before, {load_after} after",
+            a.connections, a.k, a.ef
+        );
         println!("| op | requests | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms |");
         println!("|---|---|---|---|---|---|---|---|");
         let first = a.get.as_deref().map_or("search".to_string(), |p| format!("GET {p}"));
@@ -419,6 +458,12 @@ fn main() {
                 x.p99,
                 x.p999,
                 x.max
+            );
+        }
+        if took.count > 0 {
+            println!(
+                "| server took_us (search) | {} | | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} |",
+                took.count, took.p50, took.p90, took.p99, took.p999, took.max
             );
         }
         println!("errors: {}", all.errors.len());
@@ -437,6 +482,17 @@ fn main() {
                 mib(p),
                 rss.len()
             );
+            // The curve, one sample a minute (every sample for short runs).
+            let every = if elapsed > 120.0 { 60.0 } else { 5.0 };
+            let mut next = 0.0;
+            let mut curve = Vec::new();
+            for (t, b) in &rss {
+                if *t >= next {
+                    curve.push(format!("{t:.0}s {:.0}", mib(*b)));
+                    next = (t / every).floor() * every + every;
+                }
+            }
+            println!("server RSS over time (MiB): {}", curve.join(", "));
         }
     }
     for m in missing.iter().take(5) {

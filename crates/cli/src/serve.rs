@@ -49,6 +49,12 @@ pub struct HttpArgs {
     /// connection is closed and the final snapshots are written.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub drain_timeout: Duration,
+    /// Threads that run the HTTP side: parsing, routing, merging shard
+    /// answers. Searches run on the shard threads, so one is enough unless
+    /// the CPUs outnumber the shards by far and requests are large; each
+    /// extra thread adds wake-ups to every request.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub http_threads: u16,
 }
 
 impl HttpArgs {
@@ -157,12 +163,25 @@ impl Hooks for LocalHooks {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")
+/// The HTTP side's runtime: `threads` tokio workers (default one).
+///
+/// Not tokio's default of one worker per CPU: the CPU-heavy work of a
+/// request runs on the shard threads, and the HTTP side spends most of a
+/// request waiting for them. With an idle worker per CPU, every wake-up
+/// (a readable socket, each shard's reply) also woke an idle sibling to
+/// steal work that was not there: 8.9 HTTP-thread wake-ups per search
+/// with 2 workers against 2.8 with one (perf sched, 2 shards, one client;
+/// ARCHITECTURE.md § cli), each a chance to wait for a CPU.
+fn runtime(threads: u16) -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(usize::from(threads.max(1)))
+        .enable_all()
+        .build()
+        .context("starting tokio")
 }
 
 pub fn run(a: ServeArgs) -> Result<()> {
-    let rt = runtime()?;
+    let rt = runtime(a.http.http_threads)?;
     let cfg = a.http.config(a.strict);
     if let Some(dir) = &a.data {
         let host = a.host.config(a.fsync);
@@ -282,7 +301,7 @@ async fn listen(
 }
 
 pub fn run_shard(a: ShardServeArgs) -> Result<()> {
-    let rt = runtime()?;
+    let rt = runtime(a.http.http_threads)?;
     let handle = vecshard_host::Cluster::open_shard(&a.data, a.shard, a.host.config(a.fsync))
         .with_context(|| format!("cannot open shard {} of {}", a.shard, a.data.display()))?;
     let router = vecshard_server::shard_router(

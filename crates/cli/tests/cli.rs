@@ -265,3 +265,38 @@ fn query_info_and_checkpoint_on_a_data_dir() {
         assert!(o.status.success() && h.contains("Example"), "`{cmd} --help` has an example: {h}");
     }
 }
+
+/// The HTTP side's thread count is a flag: with several threads the server
+/// answers concurrent clients correctly, and 0 threads is refused before
+/// anything starts.
+#[test]
+fn http_threads_flag_serves_concurrent_clients_and_refuses_zero() {
+    let dir = tmpdir("http-threads");
+    let data = build(&dir, 200, 8, 2);
+    let d = data.to_str().unwrap();
+    let out = vecshard(&["serve", "--data", d, "--http-threads", "0"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--http-threads"), "{err}");
+
+    let srv = Server::start(&["serve", "--data", d, "--http-threads", "3"]);
+    let clients: Vec<_> = (0..4)
+        .map(|t| {
+            let a = srv.addr.clone();
+            std::thread::spawn(move || {
+                (0..10)
+                    .map(|i| {
+                        let r = search(&a, &row(t * 10 + i, 8), None);
+                        (t * 10 + i, r["results"][0]["key"].clone())
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for c in clients {
+        for (want, got) in c.join().expect("client thread") {
+            assert_eq!(got, json!(want.to_string()));
+        }
+    }
+    srv.stop();
+}
