@@ -154,14 +154,50 @@ fn isqrt(x: u64) -> u64 {
     }
 }
 
-/// SplitMix64 step (the sampling generator; seeded per query so a query's
-/// plan is reproducible).
+/// SplitMix64 step (the sampling generator).
 fn splitmix(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
     let mut z = *state;
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// The planner's exact-scan threshold `T = max(1024, 2·sqrt(ef·n))` (see
+/// the module docs); shared with the npm `Index`, which plans the same way.
+pub fn exact_threshold(ef: usize, n: usize) -> usize {
+    (2 * isqrt((ef as u64).saturating_mul(n as u64))).max(1024) as usize
+}
+
+/// Estimates how many of `n` live elements pass `matches` by testing up to
+/// `sample` random live slots below `slot_bound` (`live` says which slots
+/// hold an element). One sampled match stands for `n/seen`, rounded up. The
+/// generator starts at `seed`, so a caller that seeds from the query text
+/// gets the same plan for the same query.
+pub fn sample_matches(
+    seed: u64,
+    n: usize,
+    slot_bound: u32,
+    sample: usize,
+    live: &dyn Fn(u32) -> bool,
+    matches: &dyn Fn(u32) -> bool,
+) -> usize {
+    let mut seed = seed;
+    let (mut seen, mut hit, mut tries) = (0usize, 0usize, 0usize);
+    while slot_bound > 0 && seen < sample && tries < 4 * sample {
+        tries += 1;
+        let s = (splitmix(&mut seed) % u64::from(slot_bound)) as u32;
+        if !live(s) {
+            continue;
+        }
+        seen += 1;
+        hit += matches(s) as usize;
+    }
+    if seen == 0 {
+        0
+    } else {
+        (hit * n).div_ceil(seen)
+    }
 }
 
 impl Shard {
@@ -508,9 +544,7 @@ impl Shard {
 
         let n = index.len();
         let ef = q.ef.unwrap_or(index.config().ef_search).max(q.k);
-        let threshold = planner.exact_threshold.unwrap_or_else(|| {
-            (2 * isqrt((ef as u64).saturating_mul(n as u64))).max(1024) as usize
-        });
+        let threshold = planner.exact_threshold.unwrap_or_else(|| exact_threshold(ef, n));
         let mut est = match &expr {
             Some(f) => attrs.estimate(&f.plan(), threshold),
             None => Estimate::Unknown,
@@ -542,29 +576,16 @@ impl Shard {
         };
         let estimated = match &cands {
             Some(c) => c.len(),
-            None => {
-                // Sample live slots (a fixed seed per query text: the same
-                // query gets the same plan).
-                let mut seed = xxhash_rust::xxh3::xxh3_64(q.filter.unwrap_or("").as_bytes());
-                let (mut seen, mut hit) = (0usize, 0usize);
-                let mut tries = 0;
-                let bound = index.slot_bound();
-                while bound > 0 && seen < planner.sample && tries < 4 * planner.sample {
-                    tries += 1;
-                    let s = (splitmix(&mut seed) % u64::from(bound)) as u32;
-                    if index.key_of(s).is_none() {
-                        continue;
-                    }
-                    seen += 1;
-                    hit += matches(s) as usize;
-                }
-                if seen == 0 {
-                    0
-                } else {
-                    // Round up: one sampled match stands for n/seen.
-                    (hit * n).div_ceil(seen)
-                }
-            }
+            // Sample live slots (a fixed seed per query text: the same query
+            // gets the same plan).
+            None => sample_matches(
+                xxhash_rust::xxh3::xxh3_64(q.filter.unwrap_or("").as_bytes()),
+                n,
+                index.slot_bound(),
+                planner.sample,
+                &|s| index.key_of(s).is_some(),
+                &matches,
+            ),
         };
         // Without a candidate set the scan also evaluates the filter on all
         // `n` live slots, each a few dependent reads (slot -> attributes ->

@@ -124,31 +124,6 @@ pub fn attr_text(a: Option<&[u8]>) -> JsValue {
     }
 }
 
-/// `floor(sqrt(x))` in integers (the shard's planner threshold).
-fn isqrt(x: u64) -> u64 {
-    if x < 2 {
-        return x;
-    }
-    let mut r = 1u64 << (64 - x.leading_zeros()).div_ceil(2);
-    loop {
-        let next = (r + x / r) / 2;
-        if next >= r {
-            return r;
-        }
-        r = next;
-    }
-}
-
-/// SplitMix64 step (the sampling generator, seeded per query text so the
-/// same query gets the same plan).
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 #[wasm_bindgen]
 impl RawIndex {
     /// A new, empty index. `metric` and `quantization` are the short names;
@@ -452,49 +427,28 @@ fn plan_and_search<'a>(
     let matches = |slot: u32| attrs.typed(slot).is_some_and(|a| f.eval(a));
     let n = index.len();
     let ef = ef.map_or(index.config().ef_search, |e| e as usize).max(k);
-    let threshold = (2 * isqrt((ef as u64).saturating_mul(n as u64))).max(1024) as usize;
+    let threshold = vecshard_shard::exact_threshold(ef, n);
     let exact = || {
         let mut it = (0..index.slot_bound()).filter(|&s| index.key_of(s).is_some() && matches(s));
         js(index.exact_search_slots(q, k, &mut it))
     };
-    // Sample live slots; one sampled match stands for n/seen (rounded up).
-    let mut seed = src
+    // Sample live slots (seeded by the query text: same query, same plan).
+    let seed = src
         .bytes()
         .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-    let (mut seen, mut hit, mut tries) = (0usize, 0usize, 0usize);
-    let bound = index.slot_bound();
-    while bound > 0 && seen < SAMPLE && tries < 4 * SAMPLE {
-        tries += 1;
-        let s = (splitmix(&mut seed) % u64::from(bound)) as u32;
-        if index.key_of(s).is_none() {
-            continue;
-        }
-        seen += 1;
-        hit += matches(s) as usize;
-    }
-    let estimated = if seen == 0 { 0 } else { (hit * n).div_ceil(seen) };
+    let estimated = vecshard_shard::sample_matches(
+        seed,
+        n,
+        index.slot_bound(),
+        SAMPLE,
+        &|s| index.key_of(s).is_some(),
+        &matches,
+    );
     if estimated <= threshold {
         return Ok((exact()?, "exact"));
     }
-    // The walk asks about a slot many times (every expansion that sees it
-    // directly or at two hops); remember each answer for this query, two
-    // bits per slot, so the filter runs once per slot.
-    let words = (bound as usize).div_ceil(64);
-    let (seen, hits) =
-        (vec![core::cell::Cell::new(0u64); words], vec![core::cell::Cell::new(0u64); words]);
-    let memo = |s: u32| -> bool {
-        let (w, b) = (s as usize / 64, 1u64 << (s % 64));
-        if seen[w].get() & b != 0 {
-            return hits[w].get() & b != 0;
-        }
-        let m = matches(s);
-        seen[w].set(seen[w].get() | b);
-        if m {
-            hits[w].set(hits[w].get() | b);
-        }
-        m
-    };
-    let pred: &dyn Fn(u32) -> bool = &memo;
+    // The core's walk evaluates each slot at most once per search.
+    let pred: &dyn Fn(u32) -> bool = &matches;
     let walk =
         js(index.search_filtered_with(scratch, q, k, ef, pred, filter_ef.map(|e| e as usize)))?;
     if walk.complete || walk.hits.len() >= k {
