@@ -72,6 +72,7 @@ pub use error::{
     AttrError, AttrErrorKind, FilterError, FilterErrorKind, INVALID_ATTRIBUTES, INVALID_FILTER,
 };
 pub use num::str_to_num;
+pub use ops::ValueRef;
 pub use plan::{eq_keys, in_range, literal_keys, range_value, EqKey, Plan};
 pub use value::{Attributes, Value};
 
@@ -88,6 +89,7 @@ pub struct Filter {
     fields: Vec<String>,
     max_stack: usize,
     plan: Plan,
+    exact: Option<Vec<String>>,
 }
 
 /// Stack slots kept on the machine stack by [`Filter::eval`]; programs that
@@ -111,10 +113,21 @@ impl Filter {
         let toks = lex::tokenize(src)?;
         let compiled = compile::parse(src, toks)?;
         let plan = plan::plan_of(&compiled.root, &compiled.fields);
+        let exact = plan::exact_of(&compiled.root).map(|e| {
+            e.no_arrays.into_iter().map(|f| compiled.fields[f as usize].clone()).collect()
+        });
         let mut code = Vec::new();
         let mut consts = Vec::new();
         let max_stack = compile::emit(&compiled.root, &mut code, &mut consts);
-        Ok(Filter { source: src.into(), code, consts, fields: compiled.fields, max_stack, plan })
+        Ok(Filter {
+            source: src.into(),
+            code,
+            consts,
+            fields: compiled.fields,
+            max_stack,
+            plan,
+            exact,
+        })
     }
 
     /// The source this filter was compiled from.
@@ -145,12 +158,21 @@ impl Filter {
     /// Never fails and, for programs that need at most 32 stack slots (all
     /// but deeply right-nested ones), never allocates.
     pub fn eval(&self, attrs: &Attributes) -> bool {
+        self.eval_with(|i| attrs.get(&self.fields[i]).map(ValueRef::of))
+    }
+
+    /// [`eval`](Filter::eval) over attributes kept elsewhere: `get(i)` is
+    /// the element's value of field [`fields()`](Filter::fields)`[i]`, or
+    /// `None` when it has none. A caller that stores attributes by column
+    /// resolves the field names once per query and then reads one column
+    /// cell per selector, instead of searching a per-element field list.
+    pub fn eval_with<'a>(&'a self, get: impl FnMut(usize) -> Option<ValueRef<'a>>) -> bool {
         if self.max_stack <= INLINE_STACK {
             let mut stack = [Operand::Null; INLINE_STACK];
-            self.run(attrs, &mut stack)
+            self.run(get, &mut stack)
         } else {
             let mut stack = vec![Operand::Null; self.max_stack];
-            self.run(attrs, &mut stack)
+            self.run(get, &mut stack)
         }
     }
 
@@ -162,7 +184,31 @@ impl Filter {
         attrs.is_some_and(|a| self.eval(a))
     }
 
-    fn run<'a>(&'a self, attrs: &'a Attributes, stack: &mut [Operand<'a>]) -> bool {
+    /// When the [`plan`](Filter::plan) is not just a superset but accepts
+    /// *exactly* the elements the filter accepts, the fields that must hold
+    /// no array in any element for that to be true (empty: always exact).
+    /// `None` when the plan is only a superset.
+    ///
+    /// A shard whose indexes give the plan's candidates can then skip
+    /// evaluating the filter on them (the re-check is most of the cost of a
+    /// selective exact scan). Exact are: a comparison of a field with a
+    /// number (`<`, `<=`, `>`, `>=`: the sorted index holds each value's
+    /// number exactly as the comparison coerces it), equality with a
+    /// literal and membership in a literal tuple (the inverted index's keys
+    /// are exactly Redis's equality, except that an array equals 0 and
+    /// also indexes its members: hence the array condition), `and` of
+    /// exact parts, and `or` of exact parts that all read one field (with
+    /// several fields a missing one fails the whole expression, which the
+    /// plan's union does not model).
+    pub fn exact_plan(&self) -> Option<&[String]> {
+        self.exact.as_deref()
+    }
+
+    fn run<'a>(
+        &'a self,
+        mut get: impl FnMut(usize) -> Option<ValueRef<'a>>,
+        stack: &mut [Operand<'a>],
+    ) -> bool {
         let mut sp = 0;
         for ins in &self.code {
             match *ins {
@@ -170,9 +216,9 @@ impl Filter {
                     stack[sp] = Operand::of(&self.consts[i as usize]);
                     sp += 1;
                 }
-                Ins::Field(i) => match attrs.get(&self.fields[i as usize]) {
+                Ins::Field(i) => match get(i as usize) {
                     Some(v) => {
-                        stack[sp] = Operand::of(v);
+                        stack[sp] = v;
                         sp += 1;
                     }
                     // Redis: a selector that finds nothing fails the whole
@@ -206,7 +252,17 @@ pub fn fuzz_one(data: &[u8]) {
     let Ok(src) = core::str::from_utf8(src) else { return };
     let Ok(filter) = Filter::compile(src) else { return };
     let attrs = Attributes::parse(json).unwrap_or_default();
-    if filter.eval(&attrs) {
+    let passes = filter.eval(&attrs);
+    if passes {
         assert!(filter.plan().accepts(&attrs), "plan must accept what the filter accepts");
+    }
+    if let Some(no_arrays) = filter.exact_plan() {
+        if !no_arrays.iter().any(|f| matches!(attrs.get(f), Some(Value::Array(_)))) {
+            assert_eq!(
+                filter.plan().accepts(&attrs),
+                passes,
+                "an exact plan accepts what the filter does"
+            );
+        }
     }
 }

@@ -231,14 +231,78 @@ pub(crate) fn pow(a: f64, b: f64) -> f64 {
 }
 
 /// `a % b`: C `fmod` (Rust's `%` on `f64` has the same definition).
+///
+/// Integers below 2^53 (what attributes like ids and years are) take an
+/// integer remainder, which is exact there and equal to `fmod`, sign of
+/// zero included; without `std` the float `%` is a software `fmod` of
+/// about 30 ns, which was a third of a filter's evaluation (`.u % 100`).
 #[inline]
 pub(crate) fn fmod(a: f64, b: f64) -> f64 {
+    const EXACT: u64 = 1 << 53;
+    let (ai, bi) = (a as i64, b as i64);
+    // `as` saturates, and NaN becomes 0: the round trip rejects both.
+    if ai as f64 == a
+        && bi as f64 == b
+        && bi != 0
+        && ai.unsigned_abs() <= EXACT
+        && bi.unsigned_abs() <= EXACT
+    {
+        let r = (ai % bi) as f64;
+        // C: the result has the sign of `a`, also when it is zero.
+        return if r == 0.0 && a.is_sign_negative() { -0.0 } else { r };
+    }
     a % b
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fmod_agrees_with_libm() {
+        let vals = [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            2.0,
+            -2.0,
+            3.0,
+            7.0,
+            -7.0,
+            100.0,
+            -100.0,
+            0.5,
+            -2.5,
+            1e15,
+            -1e15,
+            9007199254740992.0,
+            -9007199254740992.0,
+            9007199254740994.0,
+            1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            97505.0,
+            12345678901.0,
+        ];
+        for &a in &vals {
+            for &b in &vals {
+                let (got, want) = (fmod(a, b), libm::fmod(a, b));
+                assert!(
+                    got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+                    "fmod({a}, {b}) = {got}, libm says {want}"
+                );
+            }
+        }
+        // Every remainder by small moduli, with signs.
+        for a in -300i64..300 {
+            for b in [-7i64, -3, -1, 1, 2, 3, 10, 100] {
+                let (a, b) = (a as f64, b as f64);
+                assert_eq!(fmod(a, b).to_bits(), libm::fmod(a, b).to_bits(), "{a} % {b}");
+            }
+        }
+    }
 
     #[test]
     fn strtod_cases() {

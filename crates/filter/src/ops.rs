@@ -19,20 +19,31 @@
 use crate::num::{fmod, pow, str_to_num};
 use crate::value::Value;
 
-/// A value on the evaluation stack: borrowed from the program (literals) or
-/// from the attributes (fields), or a computed number. `Copy`, so the stack
-/// needs no allocation and no reference counting.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Operand<'a> {
+/// A borrowed attribute value, as [`Filter::eval_with`](crate::Filter::eval_with)
+/// takes it from a caller's own storage (a shard keeps attributes by
+/// column, not as [`Attributes`](crate::Attributes)).
+///
+/// It is also what the evaluation stack holds: borrowed from the program
+/// (literals) or from the attributes (fields), or a computed number. `Copy`,
+/// so the stack needs no allocation and no reference counting.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ValueRef<'a> {
+    /// `null`.
     Null,
+    /// A number (JSON booleans are 1 and 0).
     Num(f64),
+    /// A string.
     Str(&'a str),
+    /// A flat array of scalars.
     Tuple(&'a [Value]),
 }
 
-impl<'a> Operand<'a> {
+pub(crate) type Operand<'a> = ValueRef<'a>;
+
+impl<'a> ValueRef<'a> {
+    /// The borrowed form of a value.
     #[inline]
-    pub(crate) fn of(v: &'a Value) -> Operand<'a> {
+    pub fn of(v: &'a Value) -> ValueRef<'a> {
         match v {
             Value::Null => Operand::Null,
             Value::Num(n) => Operand::Num(*n),

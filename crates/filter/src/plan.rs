@@ -275,6 +275,88 @@ pub(crate) fn plan_of(node: &Node, fields: &[String]) -> Plan {
     }
 }
 
+/// Why a plan is exact (see [`Filter::exact_plan`](crate::Filter::exact_plan)):
+/// the fields it reads, and those that must hold no arrays.
+#[derive(Default)]
+pub(crate) struct Exact {
+    pub fields: Vec<u32>,
+    pub no_arrays: Vec<u32>,
+}
+
+fn union(into: &mut Vec<u32>, from: &[u32]) {
+    for f in from {
+        if !into.contains(f) {
+            into.push(*f);
+        }
+    }
+}
+
+/// Whether [`plan_of`]`(node)` accepts exactly what `node` accepts; mirrors
+/// `plan_of` and `field_const` case by case.
+pub(crate) fn exact_of(node: &Node) -> Option<Exact> {
+    match node {
+        // A constant is all or nothing, and so is its plan.
+        Node::Const(_) => Some(Exact::default()),
+        Node::Bin(op, a, b) => {
+            let (f, c, flipped) = match (&**a, &**b) {
+                (Node::Field(f), Node::Const(c)) => (*f, c, false),
+                (Node::Const(c), Node::Field(f)) => (*f, c, true),
+                _ => return None,
+            };
+            let only = |no_arrays: bool| {
+                Some(Exact {
+                    fields: alloc::vec![f],
+                    no_arrays: if no_arrays { alloc::vec![f] } else { Vec::new() },
+                })
+            };
+            match op {
+                // `range_value` is the operand's number, exactly.
+                BinOp::Gt | BinOp::Ge | BinOp::Lt | BinOp::Le => only(false),
+                // Equality keys are exact but for arrays (an array is 0 as
+                // an operand, yet also indexed under its members).
+                BinOp::Eq => only(true),
+                BinOp::In if !flipped => match c {
+                    Value::Array(_) => only(true),
+                    // Substring: no index.
+                    Value::Str(_) => None,
+                    // `field in 5` is never true, nor is its plan.
+                    _ => only(false),
+                },
+                // `c in field` is indexed by the field's members, which a
+                // scalar field also has (`5 in 5` is false).
+                _ => None,
+            }
+        }
+        Node::And(items) => {
+            let mut out = Exact::default();
+            for it in items {
+                let e = exact_of(it)?;
+                union(&mut out.fields, &e.fields);
+                union(&mut out.no_arrays, &e.no_arrays);
+            }
+            Some(out)
+        }
+        // A union is exact only when every part reads the same one field:
+        // with two fields, an element missing one fails the whole
+        // expression (a missing selector does) while the union accepts it
+        // through the other part. A constant part would make the plan
+        // `Any`, which accepts elements without the field.
+        Node::Or(items) => {
+            let mut out = Exact::default();
+            for it in items {
+                if matches!(it, Node::Const(_)) {
+                    return None;
+                }
+                let e = exact_of(it)?;
+                union(&mut out.fields, &e.fields);
+                union(&mut out.no_arrays, &e.no_arrays);
+            }
+            (out.fields.len() <= 1).then_some(out)
+        }
+        Node::Field(_) | Node::Not(_) => None,
+    }
+}
+
 /// `field op c` (or `c op field` when `flipped`).
 fn field_const(op: BinOp, field: &str, c: &Value, flipped: bool) -> Plan {
     let eq = |keys: Vec<EqKey>| {
@@ -457,6 +539,27 @@ mod tests {
             Plan::Eq { field: "cat".into(), keys: vec![EqKey::Str("c7".into()), EqKey::Num(0)] }
         );
         assert_eq!(range_value(&Value::Null), Some(0.0));
+    }
+
+    #[test]
+    fn which_plans_are_exact() {
+        let exact =
+            |src: &str| crate::Filter::compile(src).unwrap().exact_plan().map(|f| f.to_vec());
+        let none: Option<Vec<String>> = None;
+        assert_eq!(exact(".u < 1000"), Some(vec![]));
+        assert_eq!(exact("1000 > .u"), Some(vec![]));
+        assert_eq!(exact(".u >= 50000 and .u < 60000"), Some(vec![]));
+        assert_eq!(exact(".u < 10 or .u > 90"), Some(vec![]));
+        assert_eq!(exact(r#".cat == "c7""#), Some(vec!["cat".into()]));
+        assert_eq!(exact(r#".cat in ["a", "b"] and .u < 3"#), Some(vec!["cat".into()]));
+        assert_eq!(exact(".u in 5"), Some(vec![]));
+        assert_eq!(exact(".a < 1 or .b < 2"), none);
+        assert_eq!(exact(".u % 2 == 0"), none);
+        assert_eq!(exact(".flag"), none);
+        assert_eq!(exact("!(.u < 3)"), none);
+        assert_eq!(exact("1 in .tags"), none);
+        assert_eq!(exact(r#""x" in .s"#), none);
+        assert_eq!(exact(".u != 3"), none);
         assert_eq!(range_value(&Value::Str("x".into())), Some(0.0));
         assert_eq!(range_value(&Value::Str("nan".into())), None);
     }

@@ -109,6 +109,11 @@ impl Attributes {
         self.fields.binary_search_by(|(k, _)| k.as_str().cmp(field)).ok().map(|i| &self.fields[i].1)
     }
 
+    /// The fields, sorted by name, by value.
+    pub fn into_fields(self) -> impl Iterator<Item = (String, Value)> {
+        self.fields.into_iter()
+    }
+
     /// The fields, sorted by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> + '_ {
         self.fields.iter().map(|(k, v)| (k.as_str(), v))

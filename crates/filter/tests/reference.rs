@@ -253,6 +253,47 @@ fn reference(e: &E, attrs: &Attributes) -> bool {
     reval(e, attrs).map(|v| r_bool(&v)).unwrap_or(false)
 }
 
+/// `field op literal` (either side), the shapes plans are made of.
+fn plan_leaf() -> impl Strategy<Value = E> {
+    let lit = prop_oneof![
+        3 => prop::sample::select(NUMS).prop_map(E::Num),
+        2 => prop::sample::select(STRS).prop_map(|s| E::Str(s.into())),
+        1 => Just(E::Null),
+        1 => proptest::collection::vec(scalar(), 0..3).prop_map(E::Tuple),
+    ];
+    let op = prop::sample::select(&["<", "<=", ">", ">=", "==", "!=", "in", "%"][..]);
+    (prop::sample::select(FIELDS), op, lit, any::<bool>()).prop_map(|(f, op, lit, flip)| {
+        if flip {
+            E::Bin(op, Box::new(lit), Box::new(E::Sel(f)))
+        } else {
+            E::Bin(op, Box::new(E::Sel(f)), Box::new(lit))
+        }
+    })
+}
+
+fn plan_expr() -> impl Strategy<Value = E> {
+    plan_leaf().prop_recursive(3, 12, 3, |inner| {
+        prop_oneof![
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| E::Bin(
+                "and",
+                Box::new(a),
+                Box::new(b)
+            )),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| E::Bin(
+                "or",
+                Box::new(a),
+                Box::new(b)
+            )),
+            inner.clone().prop_map(|a| E::Paren(Box::new(a))),
+            (inner, prop::sample::select(NUMS)).prop_map(|(a, n)| E::Bin(
+                "and",
+                Box::new(a),
+                Box::new(E::Num(n))
+            )),
+        ]
+    })
+}
+
 // ------------------------------ attributes ------------------------------
 
 fn attr_value() -> impl Strategy<Value = Value> {
@@ -298,6 +339,26 @@ proptest! {
             if got {
                 prop_assert!(plan.accepts(a), "plan {:?} rejects a match: {:?} over {:?}", plan, src, a);
             }
+        }
+    }
+
+    /// Where the filter says its plan is exact, the plan accepts exactly
+    /// what the reference accepts (on elements without arrays in the named
+    /// fields). The expressions are the shapes a plan can be exact for:
+    /// comparisons, equalities and tuple memberships of one field with a
+    /// literal, combined by `and` and `or`, mixed with a few shapes that
+    /// are not exact, so that both answers of `exact_plan` occur.
+    #[test]
+    fn an_exact_plan_accepts_exactly_the_matches(e in plan_expr(), sets in proptest::collection::vec(attrs(), 8)) {
+        let src = print(&e);
+        let Ok(f) = Filter::compile(&src) else { return Ok(()) };
+        let Some(no_arrays) = f.exact_plan() else { return Ok(()) };
+        let plan = f.plan();
+        for a in &sets {
+            if no_arrays.iter().any(|n| matches!(a.get(n), Some(Value::Array(_)))) {
+                continue;
+            }
+            prop_assert_eq!(plan.accepts(a), reference(&e, a), "exact plan {:?} of {:?} over {:?}", plan, src, a);
         }
     }
 
