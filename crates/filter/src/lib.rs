@@ -58,6 +58,7 @@ extern crate std;
 
 mod compile;
 mod error;
+mod lanes;
 mod lex;
 mod num;
 mod ops;
@@ -71,6 +72,7 @@ use alloc::vec::Vec;
 pub use error::{
     AttrError, AttrErrorKind, FilterError, FilterErrorKind, INVALID_ATTRIBUTES, INVALID_FILTER,
 };
+pub use lanes::{Block, Lanes, LANES};
 pub use num::str_to_num;
 pub use ops::ValueRef;
 pub use plan::{eq_keys, in_range, literal_keys, range_value, EqKey, Plan};
@@ -167,7 +169,16 @@ impl Filter {
     /// resolves the field names once per query and then reads one column
     /// cell per selector, instead of searching a per-element field list.
     pub fn eval_with<'a>(&'a self, get: impl FnMut(usize) -> Option<ValueRef<'a>>) -> bool {
-        if self.max_stack <= INLINE_STACK {
+        // The stack is initialized on every call, so it is sized to the
+        // program: a 32-slot stack is 768 bytes to clear, which cost more
+        // than evaluating a short filter (`eval/eq` bench: see ARCHITECTURE).
+        if self.max_stack <= 4 {
+            let mut stack = [Operand::Null; 4];
+            self.run(get, &mut stack)
+        } else if self.max_stack <= 8 {
+            let mut stack = [Operand::Null; 8];
+            self.run(get, &mut stack)
+        } else if self.max_stack <= INLINE_STACK {
             let mut stack = [Operand::Null; INLINE_STACK];
             self.run(get, &mut stack)
         } else {

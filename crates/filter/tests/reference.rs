@@ -362,6 +362,33 @@ proptest! {
         }
     }
 
+    /// The block evaluator agrees with the interpreter on every element
+    /// whose fields are all numbers, for every expression it accepts.
+    #[test]
+    fn lanes_agree_with_the_interpreter(
+        e in expr(),
+        rows in proptest::collection::vec(proptest::collection::vec(
+            prop_oneof![4 => prop::sample::select(NUMS), 1 => any::<f64>(), 1 => Just(f64::NAN)],
+            FIELDS.len()), 1..=64),
+    ) {
+        let src = print(&e);
+        let Ok(f) = Filter::compile(&src) else { return Ok(()) };
+        let Some(lanes) = f.lanes() else { return Ok(()) };
+        let mut blocks = vec![[0.0f64; vecshard_filter::LANES]; f.fields().len()];
+        let mut want = 0u64;
+        for (l, row) in rows.iter().enumerate() {
+            let attrs = Attributes::from_fields(FIELDS.iter().zip(row).map(|(k, v)| (*k, Value::Num(*v))));
+            for (i, name) in f.fields().iter().enumerate() {
+                let at = FIELDS.iter().position(|k| k == name).unwrap();
+                blocks[i][l] = row[at];
+            }
+            want |= (f.eval(&attrs) as u64) << l;
+        }
+        let used = if rows.len() == 64 { u64::MAX } else { (1u64 << rows.len()) - 1 };
+        let got = lanes.eval(&blocks, &mut Vec::new()) & used;
+        prop_assert_eq!(got, want, "filter {:?}", src);
+    }
+
     /// Arbitrary text made of the language's characters never panics, and
     /// whatever compiles keeps its plan a superset.
     #[test]

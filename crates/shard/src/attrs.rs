@@ -31,7 +31,9 @@ use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
-use vecshard_filter::{eq_keys, range_value, Attributes, EqKey, Filter, Plan, Value, ValueRef};
+use vecshard_filter::{
+    eq_keys, range_value, Attributes, Block, EqKey, Filter, Lanes, Plan, Value, ValueRef, LANES,
+};
 
 /// Attributes on their way in: the bytes as written, and their typed form
 /// (`None` for bytes that are not a JSON object, which only old data holds:
@@ -182,6 +184,37 @@ impl Column {
                 self.cells = Cells::Sparse(m);
             }
         }
+    }
+
+    /// The numbers of slots `base..base + LANES` into `out`; returns the
+    /// lanes that have a value (`present`) and those whose value is a
+    /// number (`nums`, a subset).
+    fn gather(&self, base: u32, out: &mut Block) -> (u64, u64) {
+        let (mut present, mut nums) = (0u64, 0u64);
+        let mut put = |l: usize, c: &Cell| match c {
+            Cell::Missing => {}
+            Cell::Num(n) => {
+                out[l] = *n;
+                present |= 1 << l;
+                nums |= 1 << l;
+            }
+            _ => present |= 1 << l,
+        };
+        match &self.cells {
+            Cells::Dense(v) => {
+                let lo = (base as usize).min(v.len());
+                let hi = (base as usize + LANES).min(v.len());
+                for (l, c) in v[lo..hi].iter().enumerate() {
+                    put(l, c);
+                }
+            }
+            Cells::Sparse(m) => {
+                for (&s, c) in m.range(base..base.saturating_add(LANES as u32)) {
+                    put((s - base) as usize, c);
+                }
+            }
+        }
+        (present, nums)
     }
 
     fn bytes(&self) -> usize {
@@ -375,6 +408,48 @@ impl Bound<'_> {
             return false;
         }
         self.filter.eval_with(|i| self.cols[i].and_then(|c| c.get(slot)))
+    }
+}
+
+impl Bound<'_> {
+    /// The slots below `bound` that pass the filter, evaluated 64 at a
+    /// time by `lanes` (the filter's numeric program): each block reads
+    /// every field's column in slot order, lanes with a number in every
+    /// field are settled by the block, lanes with another value go through
+    /// [`Bound::matches`], and lanes missing a field fail (as a missing
+    /// selector does). Only slots with attributes can pass.
+    pub fn scan_all(&self, lanes: &Lanes, bound: usize) -> SlotBits {
+        let mut out = SlotBits::empty(bound);
+        let Some(cols) = self.cols.iter().copied().collect::<Option<Vec<&Column>>>() else {
+            // A field no element has: nothing matches.
+            return out;
+        };
+        let mut blocks: Vec<Block> = alloc::vec![[0.0; LANES]; cols.len()];
+        let mut stack = Vec::new();
+        for (w, word) in out.0.iter_mut().enumerate() {
+            let base = (w * LANES) as u32;
+            let (mut present, mut nums) = (u64::MAX, u64::MAX);
+            for (c, block) in cols.iter().zip(blocks.iter_mut()) {
+                let (p, n) = c.gather(base, block);
+                present &= p;
+                nums &= n;
+                if present == 0 {
+                    break;
+                }
+            }
+            if present == 0 {
+                continue;
+            }
+            let mut hits = if nums != 0 { lanes.eval(&blocks, &mut stack) & nums } else { 0 };
+            let mut slow = present & !nums;
+            while slow != 0 {
+                let l = slow.trailing_zeros();
+                slow &= slow - 1;
+                hits |= (self.matches(base + l) as u64) << l;
+            }
+            *word = hits;
+        }
+        out
     }
 }
 
@@ -595,6 +670,25 @@ impl SlotBits {
         }
     }
 
+    /// Number of slots in the set.
+    pub fn count(&self) -> usize {
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    /// The slots in the set, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.0.iter().enumerate().flat_map(|(i, &w)| {
+            let mut w = w;
+            core::iter::from_fn(move || {
+                (w != 0).then(|| {
+                    let b = w.trailing_zeros();
+                    w &= w - 1;
+                    i as u32 * 64 + b
+                })
+            })
+        })
+    }
+
     /// Whether `slot` is in the set.
     #[inline]
     pub fn contains(&self, slot: u32) -> bool {
@@ -793,6 +887,8 @@ mod tests {
             ".b == null",
             ".a < 3 or .a > 15",
             ".a % 3 == 1",
+            "!(.a % 3 == 1) and .b >= 2",
+            ".b * 2 > 3 or .a < 2",
             ".a < 4 and .b == \"7\"",
             "1 in .c",
             ".c == 3",
@@ -827,6 +923,14 @@ mod tests {
                     if expect {
                         want.push(s);
                     }
+                }
+                if let Some(lanes) = f.lanes() {
+                    let bits = bound.scan_all(&lanes, slots as usize + 70);
+                    for s in 0..slots + 70 {
+                        assert_eq!(bits.contains(s), want.contains(&s), "{src}: block scan at {s}");
+                    }
+                    assert_eq!(bits.count(), want.len());
+                    assert_eq!(bits.iter().collect::<Vec<u32>>(), want);
                 }
                 let plan = f.plan();
                 let accepted: Vec<u32> = (0..slots)

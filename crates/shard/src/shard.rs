@@ -568,8 +568,32 @@ impl Shard {
             Estimate::Set(s, complete) => (Some(s), complete && (plan_exact || expr.is_none())),
             _ => (None, false),
         };
+        // A filter no index can answer, over numbers only: evaluate it on
+        // every element, 64 at a time (`Filter::lanes`, reading each column
+        // in slot order), which is cheap enough to replace both the sampled
+        // estimate and the walk's per-slot evaluations with the exact
+        // matches as a bitmap (fbench, 1% `.u % 100 == 3`: see README).
+        // Worth it unless the filter is common: a walk under a filter that
+        // most elements pass evaluates only a few thousand slots, fewer
+        // than the `n` of the scan (a first sample of 256 tells: above
+        // 1/8 it has seen 32 matches and stopped early).
+        let bound = index.slot_bound() as usize;
+        let seed = xxhash_rust::xxh3::xxh3_64(q.filter.unwrap_or("").as_bytes());
+        let live = |s: u32| index.key_of(s).is_some();
+        let scanned: Option<SlotBits> = match (&cands, &expr, &bound_expr) {
+            (None, Some(f), Some(_)) => f.lanes().filter(|_| {
+                sample_matches(seed, n, index.slot_bound(), 256, &live, &matches) <= n / 8
+            }),
+            _ => None,
+        }
+        .zip(bound_expr.as_ref())
+        .map(|(l, b)| b.scan_all(&l, bound));
         // Exact scan over the candidate set, or over every live slot.
         let exact = || -> Result<Vec<vecshard_core::Hit<'_>>, WireError> {
+            if let Some(bits) = &scanned {
+                let mut it = bits.iter().filter(|&s| keys_match(s));
+                return Ok(index.exact_search_slots(q.vector, q.k, &mut it)?);
+            }
             let hits = match &cands {
                 Some(c) if cands_exact => {
                     let mut it = c.iter().copied().filter(|&s| keys_match(s));
@@ -587,27 +611,23 @@ impl Shard {
             };
             Ok(hits)
         };
-        let estimated = match &cands {
-            Some(c) => c.len(),
+        let estimated = match (&cands, &scanned) {
+            (Some(c), _) => c.len(),
+            (None, Some(bits)) => bits.count(),
             // Sample live slots (a fixed seed per query text: the same query
             // gets the same plan).
-            None => sample_matches(
-                xxhash_rust::xxh3::xxh3_64(q.filter.unwrap_or("").as_bytes()),
-                n,
-                index.slot_bound(),
-                planner.sample,
-                &|s| index.key_of(s).is_some(),
-                &matches,
-            ),
+            (None, None) => {
+                sample_matches(seed, n, index.slot_bound(), planner.sample, &live, &matches)
+            }
         };
         // Without a candidate set the scan also evaluates the filter on all
         // `n` live slots, each a few dependent reads (slot -> attributes ->
         // field), about half a distance: `n/2 + m` against the walk's
         // `4 · ef · n / m` crosses near `m = 8 · ef` (fbench: a 1% filter
         // no index can answer took 100x an unfiltered search as a scan).
-        let limit = match &cands {
-            Some(_) => threshold,
-            None => threshold.min(8 * ef),
+        let limit = match (&cands, &scanned) {
+            (None, None) => threshold.min(8 * ef),
+            _ => threshold,
         };
         if estimated <= limit {
             return with(exact()?, PlanKind::Exact);
@@ -616,15 +636,19 @@ impl Shard {
         // the plan's candidates (a superset of the matches) before the
         // expression, so most of them cost a bit test instead of an
         // evaluation (fbench, 10% range: 23.5 ms -> see README).
-        let bound = index.slot_bound() as usize;
-        let pre = match (&cands, &expr) {
-            (Some(c), _) => Some(SlotBits::of_slots(c, bound)),
-            (None, Some(f)) => attrs.bitmap(&f.plan(), bound),
-            (None, None) => None,
+        let built = match (&cands, &expr, &scanned) {
+            (Some(c), _, _) => Some(SlotBits::of_slots(c, bound)),
+            (None, Some(f), None) => attrs.bitmap(&f.plan(), bound),
+            _ => None,
         };
-        // With an exact plan the bitmap *is* the filter.
-        let pre_exact = plan_exact && pre.is_some();
-        let pre_then_matches = |slot: u32| match &pre {
+        let pre: Option<&SlotBits> = built.as_ref().or(scanned.as_ref());
+        // With an exact plan the bitmap *is* the filter, and so is the
+        // bitmap of a full scan.
+        let pre_exact = match (&cands, &scanned) {
+            (None, Some(_)) => true,
+            _ => plan_exact && pre.is_some(),
+        };
+        let pre_then_matches = |slot: u32| match pre {
             Some(b) if pre_exact => b.contains(slot) && keys_match(slot),
             Some(b) => b.contains(slot) && matches(slot),
             None => matches(slot),
