@@ -30,7 +30,7 @@ pub const DATABASES: u8 = 16;
 /// The Redis version whose vector-sets protocol this crate speaks; `HELLO`
 /// and `INFO` report it so that clients that gate features on the server
 /// version enable vector sets.
-pub const REDIS_VERSION: &str = "8.2.0";
+pub const REDIS_VERSION: &str = "8.2.3";
 
 /// What executing one command produced.
 #[derive(Clone, Debug, PartialEq)]
@@ -484,10 +484,7 @@ impl Session {
                 };
                 if let Some(f) = &filter {
                     if let Err(e) = vecshard_filter::Filter::compile(f) {
-                        let near = f.get(e.position()..).unwrap_or(f);
-                        return Err(Error::err(format!(
-                            "syntax error in FILTER expression near: {near}"
-                        )));
+                        return Err(filter_error(f, &e));
                     }
                 }
                 let req = SearchRequest {
@@ -505,6 +502,20 @@ impl Session {
                 }
                 if !with_scores && !with_attribs {
                     Reply::Array(hits.into_iter().map(|h| Reply::bulk(h.element)).collect())
+                } else if with_scores && with_attribs && self.proto == Protocol::Resp2 {
+                    // RESP2 flattens to name, score, attributes triples
+                    // (RESP3 maps each name to a [score, attributes] pair).
+                    Reply::Array(
+                        hits.into_iter()
+                            .flat_map(|h| {
+                                [
+                                    Reply::bulk(h.element),
+                                    Reply::Double(score(h.distance)),
+                                    h.attributes.map_or(Reply::Null, Reply::Bulk),
+                                ]
+                            })
+                            .collect(),
+                    )
                 } else {
                     Reply::Map(
                         hits.into_iter()
@@ -771,6 +782,21 @@ fn project(
             Ok(p.apply(&v, spec.dim as usize))
         }
     }
+}
+
+/// Redis's FILTER error: `near:` shows the text after an unknown symbol
+/// operator (`===`), and the whole expression for every other mistake
+/// (checked case by case against Redis 8.2).
+fn filter_error(src: &str, e: &vecshard_filter::FilterError) -> Error {
+    let near = match e.kind() {
+        vecshard_filter::FilterErrorKind::UnknownOperator { position, op }
+            if !op.starts_with(|c: char| c.is_ascii_alphabetic()) =>
+        {
+            src.get(position + op.len()..).unwrap_or(src)
+        }
+        _ => src,
+    };
+    Error::err(format!("syntax error in FILTER expression near: {near}"))
 }
 
 fn check_attributes(a: &[u8]) -> Result<(), Error> {
