@@ -127,13 +127,13 @@ pub fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
                         }
                     }
                 }
-                b'\\' if p + 1 < pattern.len() => {
-                    if pattern[p + 1] == text[t] {
-                        p += 2;
-                        t += 1;
-                        continue;
-                    }
+                b'\\' if p + 1 < pattern.len() && pattern[p + 1] == text[t] => {
+                    p += 2;
+                    t += 1;
+                    continue;
                 }
+                // An escape that does not match: no literal fallback.
+                b'\\' if p + 1 < pattern.len() => {}
                 c if c == text[t] => {
                     p += 1;
                     t += 1;
@@ -475,12 +475,12 @@ impl Session {
                 let Some(info) = backend.info(&name).await? else {
                     return Ok(Reply::Array(Vec::new()));
                 };
-                let vector = match query {
+                let (vector, itself) = match query {
                     Query::Element(e) => match backend.get(&name, &e).await? {
-                        Some(el) => el.vector,
+                        Some(el) => (el.vector, Some(e)),
                         None => return Err(Error::err("element not found in set")),
                     },
-                    Query::Vector(v) => project(&info.spec, v, None)?,
+                    Query::Vector(v) => (project(&info.spec, v, None)?, None),
                 };
                 if let Some(f) = &filter {
                     if let Err(e) = vecshard_filter::Filter::compile(f) {
@@ -497,6 +497,14 @@ impl Session {
                     exact: truth,
                 };
                 let mut hits = backend.search(&name, &req).await?;
+                // An element is identical to itself: under Q8 or BIN the
+                // vector read back is decoded from codes and its distance to
+                // its own codes is a rounding error, not a difference.
+                if let Some(e) = itself {
+                    for h in hits.iter_mut().filter(|h| h.element == e) {
+                        h.distance = 0.0;
+                    }
+                }
                 if let Some(eps) = epsilon {
                     hits.retain(|h| score(h.distance) >= 1.0 - eps);
                 }
