@@ -94,6 +94,7 @@ pub fn check(data: &[u8]) {
             assert!(out.is_empty(), "a closed connection wrote");
         }
         assert_eq!(open, conn.is_open());
+        assert!(conn.buffered() <= limits.max_buffered, "{} bytes held", conn.buffered());
         written.extend_from_slice(&out);
     }
     let mut i = 0;

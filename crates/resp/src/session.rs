@@ -920,6 +920,12 @@ impl Connection {
         &self.session
     }
 
+    /// Bytes the connection holds (see [`Decoder::buffered`]); never more
+    /// than the limits' `max_buffered`.
+    pub fn buffered(&self) -> usize {
+        self.decoder.buffered()
+    }
+
     /// Whether the connection should stay open.
     pub fn is_open(&self) -> bool {
         self.open
