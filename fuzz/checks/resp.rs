@@ -22,7 +22,8 @@ use vecshard_resp::{Backend, Connection, Limits};
 /// Parses one RESP reply at `b[*i..]`; panics if malformed.
 fn reply(b: &[u8], i: &mut usize, depth: usize) {
     assert!(depth < 16, "replies nest too deep");
-    let line_end = b[*i..].windows(2).position(|w| w == b"\r\n").expect("a reply line ends in CRLF") + *i;
+    let line_end =
+        b[*i..].windows(2).position(|w| w == b"\r\n").expect("a reply line ends in CRLF") + *i;
     let (tag, rest) = (b[*i], &b[*i + 1..line_end]);
     *i = line_end + 2;
     let num = || -> i64 { std::str::from_utf8(rest).unwrap().parse().expect("a number") };
