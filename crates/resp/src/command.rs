@@ -247,9 +247,27 @@ fn arity(name: &str) -> Error {
     Error::err(format!("wrong number of arguments for '{name}' command"))
 }
 
+/// Longest key, element name or glob pattern, in bytes: the core's limit
+/// on element keys, applied to set names too so that names stay usable as
+/// file names and patterns stay cheap to match (Redis allows 512 MB).
+pub const MAX_NAME_LEN: usize = 1024;
+
 fn text(b: &[u8]) -> Result<String, Error> {
+    if b.len() > MAX_NAME_LEN {
+        return Err(Error::err(format!(
+            "key or element name of {} bytes is over vecshard's limit of {MAX_NAME_LEN}",
+            b.len()
+        )));
+    }
     String::from_utf8(b.to_vec())
         .map_err(|_| Error::err("vecshard keys and element names must be valid UTF-8"))
+}
+
+fn pattern(b: &[u8]) -> Result<Vec<u8>, Error> {
+    if b.len() > MAX_NAME_LEN {
+        return Err(Error::err(format!("pattern over vecshard's limit of {MAX_NAME_LEN} bytes")));
+    }
+    Ok(b.to_vec())
 }
 
 fn not_int() -> Error {
@@ -406,7 +424,7 @@ pub fn parse(args: &[Vec<u8>]) -> Result<Command, Error> {
         "SCAN" => parse_scan(rest),
         "KEYS" => {
             need(n == 1, true)?;
-            Ok(Command::Keys(rest[0].clone()))
+            Ok(Command::Keys(pattern(&rest[0])?))
         }
         "CLIENT" => {
             need(n >= 1, true)?;
@@ -597,7 +615,7 @@ fn parse_scan(rest: &[Vec<u8>]) -> Result<Command, Error> {
     while i < opts.len() {
         let val = opts.get(i + 1).ok_or_else(|| Error::err("syntax error"))?;
         match upper(&opts[i]).as_str() {
-            "MATCH" => pattern = Some(val.clone()),
+            "MATCH" => pattern = Some(self::pattern(val)?),
             "COUNT" => {
                 let c = int(val).ok_or_else(not_int)?;
                 if c < 1 {

@@ -71,7 +71,11 @@
 //! - **Zero vectors** are refused (cosine is undefined for them); Redis
 //!   stores them.
 //! - **Bounds.** `VSIM COUNT` is capped at `MAX_K` (10,000) and `EF` at
-//!   `MAX_EF`; `VRANDMEMBER key -n` at [`session::MAX_RANDOM_REPEATS`].
+//!   `MAX_EF`; `VRANDMEMBER key -n` is refused over
+//!   [`session::MAX_RANDOM_REPEATS`]; a `REDUCE` projection over
+//!   [`session::MAX_PROJECTION_CELLS`] (output × input dimensions); keys,
+//!   element names and glob patterns over [`command::MAX_NAME_LEN`] (1024
+//!   bytes; Redis allows 512 MB).
 //! - **Where a sharded collection differs from one Redis key**, the
 //!   [`Backend`] decides and documents it: `VLINKS` (a shard's graph, or
 //!   nearest neighbours), `VINFO`'s `max-level` (the highest over shards),

@@ -25,6 +25,10 @@ pub const DEFAULT_QUANT: Quant = Quant::Q8;
 /// Most members `VRANDMEMBER key -count` returns (it repeats, so the set's
 /// size does not bound it).
 pub const MAX_RANDOM_REPEATS: usize = 1_000_000;
+/// Largest `REDUCE` projection, output × input dimensions: projecting
+/// costs one hash and one add per cell on every `VADD` and `VSIM`, so this
+/// bounds that work (about 20 ms) per request.
+pub const MAX_PROJECTION_CELLS: u64 = 1 << 24;
 /// Number of dbs `SELECT` accepts (0..16).
 pub const DATABASES: u8 = 16;
 /// The Redis version whose vector-sets protocol this crate speaks; `HELLO`
@@ -696,6 +700,16 @@ impl Session {
                 info.spec
             }
             None => {
+                if let Some(r) = reduce {
+                    let cells = u64::from(r) * vector.len() as u64;
+                    if cells > MAX_PROJECTION_CELLS {
+                        return Err(Error::err(format!(
+                            "REDUCE {r} of {} dimensions is over vecshard's limit of \
+                             {MAX_PROJECTION_CELLS} projection cells",
+                            vector.len()
+                        )));
+                    }
+                }
                 if m as usize > vecshard_core::MAX_M {
                     return Err(Error::err(format!(
                         "invalid M: vecshard supports M up to {}",

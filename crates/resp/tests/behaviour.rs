@@ -201,6 +201,14 @@ fn vadd_options() {
     assert!(c.s("VADD zero VALUES 2 0 0 q").starts_with("-ERR "));
     assert_eq!(c.s("EXISTS zero"), ":0\r\n", "a failed first VADD leaves no key");
     assert_eq!(c.s("VCARD m"), ":2\r\n");
+    // Projections and names are bounded.
+    assert!(c
+        .s(&format!("VADD huge REDUCE 8192 {} a", values(&vec![0.5; 4096])))
+        .starts_with("-ERR REDUCE 8192 of 4096"));
+    assert!(c
+        .s(&format!("VCARD {}", "k".repeat(1025)))
+        .starts_with("-ERR key or element name of 1025 bytes"));
+    assert!(c.s(&format!("KEYS {}", "*".repeat(1025))).starts_with("-ERR pattern over"));
     // Non-UTF-8 names are refused.
     assert_eq!(
         c.args(&[b"VADD", b"m", b"VALUES", b"2", b"1", b"0", b"\xff", b"M", b"8"]),
