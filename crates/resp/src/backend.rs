@@ -142,7 +142,17 @@ pub struct Element {
 
 /// A store of collections. See the module docs.
 pub trait Backend: Sync {
-    /// The collection's description, `None` if it does not exist.
+    /// The collection's settings, `None` if it does not exist. Called by
+    /// nearly every command (`VADD`, `VSIM`, `EXISTS`, ...), so it should
+    /// be cheap: a sharded backend answers from its manifest, without
+    /// asking the shards.
+    fn spec(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<CollectionSpec>, Error>> + Send;
+
+    /// The collection's description and counters, `None` if it does not
+    /// exist. Only `VINFO` and `VCARD` ask (a sharded backend fans out).
     fn info(
         &self,
         name: &str,

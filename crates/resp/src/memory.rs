@@ -285,6 +285,13 @@ pub fn block_on<F: Future>(f: F) -> F::Output {
 }
 
 impl Backend for MemoryBackend {
+    fn spec(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<CollectionSpec>, Error>> + Send {
+        ready(Ok(self.lock().sets.get(name).map(|s| s.spec.clone())))
+    }
+
     fn info(
         &self,
         name: &str,

@@ -372,12 +372,12 @@ impl Session {
             Command::Exists(keys) => {
                 let mut n = 0;
                 for k in keys {
-                    n += i64::from(backend.info(&self.name_of(&k)).await?.is_some());
+                    n += i64::from(backend.spec(&self.name_of(&k)).await?.is_some());
                 }
                 Reply::Int(n)
             }
             Command::Type(k) => Reply::Simple(
-                if backend.info(&self.name_of(&k)).await?.is_some() { "vectorset" } else { "none" }
+                if backend.spec(&self.name_of(&k)).await?.is_some() { "vectorset" } else { "none" }
                     .into(),
             ),
             Command::DbSize => Reply::Int(self.db_keys(backend).await?.len() as i64),
@@ -476,7 +476,7 @@ impl Session {
                 nothread: _,
             } => {
                 let name = self.name_of(&key);
-                let Some(info) = backend.info(&name).await? else {
+                let Some(spec) = backend.spec(&name).await? else {
                     return Ok(Reply::Array(Vec::new()));
                 };
                 let (vector, itself) = match query {
@@ -484,7 +484,7 @@ impl Session {
                         Some(el) => (el.vector, Some(e)),
                         None => return Err(Error::err("element not found in set")),
                     },
-                    Query::Vector(v) => (project(&info.spec, v, None)?, None),
+                    Query::Vector(v) => (project(&spec, v, None)?, None),
                 };
                 if let Some(f) = &filter {
                     if let Err(e) = vecshard_filter::Filter::compile(f) {
@@ -551,16 +551,16 @@ impl Session {
             Command::VCard(key) => {
                 Reply::Int(backend.info(&self.name_of(&key)).await?.map_or(0, |i| i.size as i64))
             }
-            Command::VDim(key) => match backend.info(&self.name_of(&key)).await? {
-                Some(i) => Reply::Int(i64::from(i.spec.dim)),
+            Command::VDim(key) => match backend.spec(&self.name_of(&key)).await? {
+                Some(spec) => Reply::Int(i64::from(spec.dim)),
                 None => return Err(Error::err("key does not exist")),
             },
             Command::VEmb { key, element, raw } => {
                 let name = self.name_of(&key);
-                let Some(info) = backend.info(&name).await? else { return Ok(Reply::Null) };
+                let Some(spec) = backend.spec(&name).await? else { return Ok(Reply::Null) };
                 let Some(el) = backend.get(&name, &element).await? else { return Ok(Reply::Null) };
                 if raw {
-                    raw_embedding(info.spec.quant, &el.vector)
+                    raw_embedding(spec.quant, &el.vector)
                 } else {
                     Reply::Array(el.vector.iter().map(|&x| Reply::Double(f64::from(x))).collect())
                 }
@@ -579,7 +579,7 @@ impl Session {
                     Some(attrs.as_slice())
                 };
                 let name = self.name_of(&key);
-                if backend.info(&name).await?.is_none() {
+                if backend.spec(&name).await?.is_none() {
                     return Ok(Reply::Bool(false));
                 }
                 Reply::Bool(backend.set_attributes(&name, &element, attrs).await?)
@@ -680,24 +680,24 @@ impl Session {
         };
         let quant = quant.unwrap_or(DEFAULT_QUANT);
         let m = m.unwrap_or(DEFAULT_M);
-        let info = backend.info(&name).await?;
-        let spec = match info {
-            Some(info) => {
+        let existing = backend.spec(&name).await?;
+        let spec = match existing {
+            Some(spec) => {
                 // Quantization and M are fixed when the set is created; an
                 // absent option means the default, as in Redis, so a set
                 // made with NOQUANT refuses a later VADD without it.
-                if info.spec.quant != quant {
+                if spec.quant != quant {
                     return Err(Error::err("asked quantization mismatch with existing vector set"));
                 }
-                if info.spec.m != m {
+                if spec.m != m {
                     return Err(Error::err("asked M value mismatch with existing vector set"));
                 }
-                if reduce.is_some() && info.spec.projection.is_none() {
+                if reduce.is_some() && spec.projection.is_none() {
                     return Err(Error::err(
                         "cannot add projection to existing set without projection",
                     ));
                 }
-                info.spec
+                spec
             }
             None => {
                 if let Some(r) = reduce {
