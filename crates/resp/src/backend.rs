@@ -244,3 +244,22 @@ pub trait Backend: Sync {
     /// Deletes a collection; `true` if it existed.
     fn delete(&self, name: &str) -> impl Future<Output = Result<bool, Error>> + Send;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_projection_is_a_function_of_its_seed() {
+        let v: Vec<f32> = (0..50).map(|i| (i as f32 * 0.37).sin()).collect();
+        let p = Projection { input_dim: 50, seed: 42 };
+        let a = p.apply(&v, 8);
+        assert_eq!(a, p.apply(&v, 8), "same seed, same matrix");
+        assert_ne!(a, Projection { input_dim: 50, seed: 43 }.apply(&v, 8));
+        // Linear: projecting 2v gives 2 * projection of v.
+        let v2: Vec<f32> = v.iter().map(|x| x * 2.0).collect();
+        for (x, y) in a.iter().zip(p.apply(&v2, 8)) {
+            assert!((2.0 * x - y).abs() < 1e-5);
+        }
+    }
+}

@@ -194,7 +194,15 @@ fn vadd_options() {
         .s("VADD m VALUES 2 1 0 z M 8 SETATTR notjson")
         .starts_with("-ERR attributes must be a JSON object"));
     assert_eq!(c.s("VISMEMBER m z"), ":0\r\n");
+    c.cmd("VSETATTR m a '{\"keep\":true}'");
     assert!(c.s("VSETATTR m a '[1]'").starts_with("-ERR attributes must be a JSON object"));
+    assert!(c
+        .s("VADD m VALUES 2 0 1 a M 8 SETATTR '{bad'")
+        .starts_with("-ERR attributes must be a JSON object"));
+    assert!(c.s("VADD m VALUES 3 0 1 1 a M 8").starts_with("-ERR Vector dimension mismatch"));
+    // Failed commands changed nothing: same attributes, same vector.
+    assert_eq!(c.s("VGETATTR m a"), "$13\r\n{\"keep\":true}\r\n");
+    assert_eq!(c.s("VEMB m a"), "*2\r\n$1\r\n1\r\n$1\r\n0\r\n");
     // Bad vectors.
     assert_eq!(c.s("VADD m VALUES 2 nan 0 q M 8"), "-ERR invalid vector specification\r\n");
     assert_eq!(c.s("VADD m VALUES 2 inf 0 q M 8"), "-ERR invalid vector specification\r\n");
