@@ -42,9 +42,9 @@ impl Keys {
         self.table.shrink_to_fit(|&t| xxh3_64(slice(b, o, l, t)));
     }
 
-    /// Reserves exactly what a snapshot load needs (`slots` slots,
-    /// `key_bytes` of keys, `live` table entries), failing instead of
-    /// aborting when that much memory cannot be had.
+    /// Reserves room for `slots` slots, `key_bytes` more key bytes and
+    /// `live` table entries in all (exactly what a snapshot load needs),
+    /// failing instead of aborting when that much memory cannot be had.
     pub fn try_reserve_for_load(
         &mut self,
         slots: usize,
@@ -54,10 +54,11 @@ impl Keys {
         let oom = || hashbrown::TryReserveError::CapacityOverflow;
         let kb = usize::try_from(key_bytes).map_err(|_| oom())?;
         self.bytes.try_reserve_exact(kb).map_err(|_| oom())?;
-        self.off.try_reserve_exact(slots).map_err(|_| oom())?;
-        self.len.try_reserve_exact(slots).map_err(|_| oom())?;
+        self.off.try_reserve_exact(slots.saturating_sub(self.off.len())).map_err(|_| oom())?;
+        self.len.try_reserve_exact(slots.saturating_sub(self.len.len())).map_err(|_| oom())?;
         let (b, o, l) = (&self.bytes, &self.off, &self.len);
-        self.table.try_reserve(live, |&t| xxh3_64(slice(b, o, l, t)))
+        self.table
+            .try_reserve(live.saturating_sub(self.table.len()), |&t| xxh3_64(slice(b, o, l, t)))
     }
 
     /// Appends a slot whose key, of `len` bytes, comes later (snapshot

@@ -415,6 +415,11 @@ impl Shard {
                 let bytes = self.snapshot().ok_or_else(not_initialized)?;
                 Ok(Response::Snapshot { bytes })
             }
+            Request::Reserve { additional } => {
+                let n = usize::try_from(additional).unwrap_or(usize::MAX);
+                self.index_mut()?.try_reserve(n)?;
+                Ok(Response::Reserved)
+            }
             Request::Restore { bytes } => {
                 let fresh = Shard::from_snapshot(&bytes)?;
                 let len = fresh.len() as u64;
