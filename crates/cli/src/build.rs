@@ -93,6 +93,13 @@ pub struct BuildReport {
     pub per_shard: Vec<u64>,
     /// Bytes of all snapshots.
     pub snapshot_bytes: u64,
+    /// Per shard, what the shard holds when the build ends (after its
+    /// checkpoint): the wasm linear memory (or, native, the index and
+    /// attribute bytes) ...
+    pub memory_bytes: Vec<u64>,
+    /// ... and the index and attribute bytes it reports (`Info`), so that
+    /// `memory_bytes / held_bytes` is the shard's memory overhead.
+    pub held_bytes: Vec<u64>,
 }
 
 pub fn run(a: BuildArgs) -> Result<()> {
@@ -109,6 +116,14 @@ pub fn run(a: BuildArgs) -> Result<()> {
             report.vectors as f64 / report.build_s.max(1e-9),
             report.per_shard,
             report.snapshot_bytes as f64 / (1 << 20) as f64
+        );
+        let mib = |v: &[u64]| {
+            v.iter().map(|b| format!("{:.1}", *b as f64 / (1 << 20) as f64)).collect::<Vec<_>>()
+        };
+        println!(
+            "shard memory {:?} MiB for {:?} MiB of index and attributes",
+            mib(&report.memory_bytes),
+            mib(&report.held_bytes)
         );
         println!("serve it with: vecshard serve --data {}", a.out.display());
     }
@@ -193,7 +208,17 @@ fn build_inner(a: &BuildArgs, progress: bool) -> Result<BuildReport> {
     }
     bar.set_message("writing snapshots");
     cluster.checkpoint_all().context("writing the shard snapshots")?;
-    let per_shard: Vec<u64> = cluster.stats().iter().map(|s| s.len).collect();
+    let mut held_bytes = Vec::new();
+    for h in cluster.shards() {
+        // Info also makes the worker refresh its memory figure.
+        held_bytes.push(match h.call_blocking(Request::Info) {
+            Ok(Response::Info { info }) => info.index_bytes + info.attribute_bytes,
+            _ => 0,
+        });
+    }
+    let stats = cluster.stats();
+    let per_shard: Vec<u64> = stats.iter().map(|s| s.len).collect();
+    let memory_bytes: Vec<u64> = stats.iter().map(|s| s.memory_bytes).collect();
     cluster.shutdown().context("closing the shards")?;
     bar.finish_and_clear();
     let snapshot_bytes = (0..a.shards).map(|i| snapshot_len(&a.out, i)).sum();
@@ -203,6 +228,8 @@ fn build_inner(a: &BuildArgs, progress: bool) -> Result<BuildReport> {
         build_s: started.elapsed().as_secs_f64(),
         per_shard,
         snapshot_bytes,
+        memory_bytes,
+        held_bytes,
     })
 }
 

@@ -851,6 +851,8 @@ impl Worker {
             let why = self.shared.down.lock().unwrap_or_else(|p| p.into_inner()).clone();
             return Err(Error::shard(self.spec.id, why.unwrap_or_else(|| "not started".into())));
         };
+        // Writing the snapshot can grow the shard's memory (a guest buffer).
+        self.memory_stale = true;
         match checkpoint_to_disk(&self.spec, &mut **engine) {
             Ok((wal, base)) => {
                 self.shared.wal_bytes.store(wal.as_ref().map_or(0, Wal::len), Ordering::Relaxed);
