@@ -6,9 +6,12 @@
 //! As for core snapshots, each input is also tried with its checksums
 //! recomputed (the core snapshot's inside the container, then the
 //! container's), so mutations reach the validators behind them.
+//!
+//! Each try also runs the streaming `Loader` and `ShardLoader` with chunk
+//! boundaries taken from the input, which must agree with `decode`.
 
-use vecshard_shard::snapshot::{decode, encode, MAGIC};
-use vecshard_shard::{decode_response, ErrorCode, Request, Response, Shard};
+use vecshard_shard::snapshot::{decode, encode, Loader, MAGIC};
+use vecshard_shard::{decode_response, ErrorCode, Request, Response, Shard, ShardLoader};
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::known;
@@ -49,7 +52,61 @@ fn borrow(a: &[(String, Vec<u8>)]) -> Vec<(&str, &[u8])> {
     a.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect()
 }
 
+/// The cuts of a chunked load: a first one at `first`, then every `step`.
+fn cuts(bytes: &[u8], first: usize, step: usize) -> Vec<&[u8]> {
+    let (head, mut rest) = bytes.split_at(first.min(bytes.len()));
+    let mut v = vec![head];
+    while !rest.is_empty() {
+        let (c, r) = rest.split_at(step.max(1).min(rest.len()));
+        v.push(c);
+        rest = r;
+    }
+    v
+}
+
+/// The streaming loaders on `bytes` cut where the input says, against
+/// `decode`'s verdict. The length is declared for inputs `decode` refused
+/// (see `core_snapshot.rs` on lying headers and malloc limits) and for
+/// half of the others.
+fn check_chunked(bytes: &[u8]) {
+    let first = bytes.get(30).copied().unwrap_or(0) as usize * 13 % (bytes.len() + 1);
+    let step = 1 + bytes.get(31).copied().unwrap_or(0) as usize % 89;
+    let one = decode(bytes);
+    let hint = one.is_err() || step % 2 == 0;
+    let mut l = Loader::new();
+    let mut sl = ShardLoader::new();
+    if hint {
+        l = l.expect_len(bytes.len() as u64);
+        sl = sl.expect_len(bytes.len() as u64);
+    }
+    let mut r = Ok(());
+    let mut rs = Ok(());
+    for c in cuts(bytes, first, step) {
+        r = r.and_then(|()| l.push(c));
+        rs = rs.and_then(|()| sl.push(c));
+    }
+    let chunked = r.and_then(|()| l.finish());
+    let shard = rs.and_then(|()| sl.finish());
+    match (&one, &chunked) {
+        (Ok((i1, a1)), Ok((i2, a2))) => {
+            assert_eq!(i1.to_bytes(), i2.to_bytes(), "chunked load differs");
+            assert_eq!(a1, a2, "chunked attributes differ");
+        }
+        (Err(_), Err(e)) => assert_eq!(e.code, ErrorCode::InvalidSnapshot, "chunked: {e:?}"),
+        _ => panic!("decode {:?} but chunked {:?}", one.as_ref().err(), chunked.as_ref().err()),
+    }
+    match (&one, &shard) {
+        (Ok(_), Ok(s)) => {
+            let whole = Shard::from_snapshot(bytes).expect("decode accepted it");
+            assert_eq!(s.snapshot(), whole.snapshot(), "ShardLoader differs");
+        }
+        (Err(_), Err(e)) => assert_eq!(e.code, ErrorCode::InvalidSnapshot, "ShardLoader: {e:?}"),
+        _ => panic!("decode {:?} but ShardLoader {:?}", one.as_ref().err(), shard.as_ref().err()),
+    }
+}
+
 fn check_one(bytes: &[u8]) {
+    check_chunked(bytes);
     let (index, attrs) = match decode(bytes) {
         Err(e) => {
             assert_eq!(e.code, ErrorCode::InvalidSnapshot, "a bad snapshot gave {e:?}");

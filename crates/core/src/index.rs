@@ -163,6 +163,27 @@ impl Index {
         self.keys.reserve(slots);
     }
 
+    /// [`Index::reserve`] that fails instead of aborting: `CapacityExceeded`
+    /// when `additional` more elements would not fit the slot space or the
+    /// memory cannot be had (nothing is reserved then beyond what already
+    /// succeeded; the index is unchanged either way). A bulk load that knows
+    /// its size calls this first, so the arrays are allocated once, exactly,
+    /// instead of doubling: in wasm, where linear memory never shrinks, the
+    /// slack and the freed smaller copies of doubling stay forever.
+    pub fn try_reserve(&mut self, additional: usize) -> Result<()> {
+        self.check_capacity(additional)?;
+        let slots = self.graph.slots() + additional.saturating_sub(self.free.len());
+        let full = || Error::new(ErrorKind::CapacityExceeded);
+        let more = |have: usize, per: usize| slots.saturating_mul(per).saturating_sub(have);
+        let g = &mut self.graph;
+        g.levels.try_reserve_exact(more(g.levels.len(), 1)).map_err(|_| full())?;
+        g.layer0.try_reserve_exact(more(g.layer0.len(), g.m0 + 1)).map_err(|_| full())?;
+        g.indeg.try_reserve_exact(more(g.indeg.len(), 1)).map_err(|_| full())?;
+        self.vectors.try_reserve(slots).map_err(|_| full())?;
+        self.keys.try_reserve_for_load(slots, 0, slots).map_err(|_| full())?;
+        Ok(())
+    }
+
     /// Releases unused capacity (after a bulk load or many removals).
     pub fn shrink_to_fit(&mut self) {
         self.graph.shrink_to_fit();

@@ -42,6 +42,37 @@ impl Keys {
         self.table.shrink_to_fit(|&t| xxh3_64(slice(b, o, l, t)));
     }
 
+    /// Reserves room for `slots` slots, `key_bytes` more key bytes and
+    /// `live` table entries in all (exactly what a snapshot load needs),
+    /// failing instead of aborting when that much memory cannot be had.
+    pub fn try_reserve_for_load(
+        &mut self,
+        slots: usize,
+        key_bytes: u64,
+        live: usize,
+    ) -> Result<(), hashbrown::TryReserveError> {
+        let oom = || hashbrown::TryReserveError::CapacityOverflow;
+        let kb = usize::try_from(key_bytes).map_err(|_| oom())?;
+        self.bytes.try_reserve_exact(kb).map_err(|_| oom())?;
+        self.off.try_reserve_exact(slots.saturating_sub(self.off.len())).map_err(|_| oom())?;
+        self.len.try_reserve_exact(slots.saturating_sub(self.len.len())).map_err(|_| oom())?;
+        let (b, o, l) = (&self.bytes, &self.off, &self.len);
+        self.table
+            .try_reserve(live.saturating_sub(self.table.len()), |&t| xxh3_64(slice(b, o, l, t)))
+    }
+
+    /// Appends a slot whose key, of `len` bytes, comes later (snapshot
+    /// loading: lengths precede the key bytes).
+    pub fn push_len(&mut self, len: u16) {
+        self.off.push(0);
+        self.len.push(len);
+    }
+
+    /// The key length of `slot` (0 for a free slot).
+    pub fn len_of(&self, slot: u32) -> u16 {
+        self.len.get(slot as usize).copied().unwrap_or(0)
+    }
+
     pub fn grow_to(&mut self, slots: usize) {
         self.off.resize(slots, 0);
         self.len.resize(slots, 0);

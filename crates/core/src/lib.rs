@@ -48,7 +48,8 @@
 //! - `graph`: link storage and the invariants it keeps.
 //! - `store`: vector storage, quantization and every distance.
 //! - [`distance`]: scalar, AVX2+FMA and simd128 kernels.
-//! - `snapshot`: [`Index::to_bytes`] / [`Index::from_bytes`].
+//! - `snapshot`: [`Index::to_bytes`] / [`Index::from_bytes`], and the
+//!   streaming [`SnapshotWriter`] / [`SnapshotLoader`] they wrap.
 //! - `diag`: [`Index::check_invariants`] and [`Index::stats`].
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -75,7 +76,9 @@ pub use diag::Stats;
 pub use error::{Error, ErrorKind, Result};
 pub use index::{Filter, FilteredHits, Hit, Index};
 pub use search::Scratch;
-pub use snapshot::{FORMAT_VERSION, MAGIC};
+pub use snapshot::{
+    Chunks, SnapshotEncoder, SnapshotLoader, SnapshotWriter, DEFAULT_CHUNK, FORMAT_VERSION, MAGIC,
+};
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

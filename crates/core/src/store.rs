@@ -128,6 +128,27 @@ impl Vectors {
         }
     }
 
+    /// [`Vectors::reserve`], failing instead of aborting.
+    pub fn try_reserve(&mut self, slots: usize) -> Result<(), alloc::collections::TryReserveError> {
+        let (dim, words) = (self.dim, self.words);
+        let more = |have: usize, per: usize| slots.saturating_mul(per).saturating_sub(have);
+        match &mut self.codes {
+            Codes::F32(d) => d.try_reserve_exact(more(d.len(), dim))?,
+            Codes::I8 { codes, scales } => {
+                codes.try_reserve_exact(more(codes.len(), dim))?;
+                scales.try_reserve_exact(more(scales.len(), 1))?;
+            }
+            Codes::Binary { bits, alphas } => {
+                bits.try_reserve_exact(more(bits.len(), words))?;
+                alphas.try_reserve_exact(more(alphas.len(), 1))?;
+            }
+        }
+        if self.metric == Metric::Cosine {
+            self.norms.try_reserve_exact(more(self.norms.len(), 1))?;
+        }
+        Ok(())
+    }
+
     pub fn shrink_to_fit(&mut self) {
         match &mut self.codes {
             Codes::F32(d) => d.shrink_to_fit(),

@@ -8,7 +8,7 @@
 mod common;
 use common::Rng;
 use std::path::{Path, PathBuf};
-use vecshard_core::{Config, ErrorKind, Index, Metric, Quantization};
+use vecshard_core::{Config, Error, ErrorKind, Index, Metric, Quantization, SnapshotLoader};
 use xxhash_rust::xxh3::xxh3_64;
 
 fn dir(name: &str) -> PathBuf {
@@ -154,6 +154,64 @@ fn golden_v1_snapshots_still_load_and_answer() {
         }
         assert_eq!(got.lines().count(), want.lines().count());
     }
+}
+
+/// Feeds `bytes` to a [`SnapshotLoader`] in pieces of 1 to `max` bytes cut
+/// at random points (optionally declaring the length first).
+fn load_in_pieces(bytes: &[u8], rng: &mut Rng, max: usize, hint: bool) -> Result<Index, Error> {
+    let mut l = SnapshotLoader::new();
+    if hint {
+        l = l.expect_len(bytes.len() as u64);
+    }
+    let mut at = 0;
+    while at < bytes.len() {
+        let n = (1 + rng.below(max)).min(bytes.len() - at);
+        l.push(&bytes[at..at + n])?;
+        at += n;
+    }
+    l.finish()
+}
+
+/// Every golden file and every build file loads through the streaming
+/// loader, split at random points, into the index `from_bytes` gives; every
+/// committed bad input is refused by it, whatever the split.
+#[test]
+fn goldens_and_bad_inputs_through_the_streaming_loader() {
+    let mut rng = Rng(common::seed("goldens_and_bad_inputs_through_the_streaming_loader", 77));
+    let mut goldens = 0;
+    for entry in std::fs::read_dir(dir("golden")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_none_or(|e| e != "bin") {
+            continue;
+        }
+        let bytes = std::fs::read(&p).unwrap();
+        let one = Index::from_bytes(&bytes).unwrap();
+        for (max, hint) in [(1, false), (5, true), (64, false), (4096, true), (1 << 20, false)] {
+            let idx = load_in_pieces(&bytes, &mut rng, max, hint)
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            idx.check_invariants().unwrap();
+            assert_eq!(idx.to_bytes(), one.to_bytes(), "{}", p.display());
+            assert_eq!(results(&idx), results(&one));
+        }
+        goldens += 1;
+    }
+    assert!(goldens >= 4, "expected the golden files, found {goldens}");
+    let mut bad = 0;
+    for entry in std::fs::read_dir(dir("bad_snapshots")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_none_or(|e| e != "bin") {
+            continue;
+        }
+        let bytes = std::fs::read(&p).unwrap();
+        for (max, hint) in [(1, false), (3, true), (4096, false)] {
+            match load_in_pieces(&bytes, &mut rng, max, hint) {
+                Ok(_) => panic!("{} was accepted by the streaming loader", p.display()),
+                Err(e) => assert!(matches!(e.kind(), ErrorKind::InvalidSnapshot { .. })),
+            }
+        }
+        bad += 1;
+    }
+    assert!(bad >= 12, "expected the committed bad inputs, found {bad}");
 }
 
 /// The bytes today's build writes for the golden operations. They differ

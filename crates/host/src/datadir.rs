@@ -16,6 +16,7 @@
 //! `cluster.json` is always complete.
 
 use std::fs::{File, OpenOptions};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -303,6 +304,68 @@ pub(crate) fn write_durably_named(
         .and_then(|()| std::fs::rename(tmp, dest))
         .map_err(|e| before(Error::io("rename", tmp, e)))?;
     wal::sync_dir_named(ops.dirsync, dest).map_err(|error| DurableError { error, renamed: true })
+}
+
+/// Why [`write_durably_from`] failed: the file operations, or the source.
+pub(crate) enum FillFail<E> {
+    Durable(DurableError),
+    Source(E),
+}
+
+/// The file behind failpoint `ops.write`, which fires on the first write
+/// only (as it does for the one `write_all` of [`write_durably_named`]:
+/// `partial` writes half of the first chunk, then fails).
+struct FailpointFile<'a> {
+    name: &'static str,
+    first: bool,
+    f: &'a mut File,
+}
+
+impl Write for FailpointFile<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if std::mem::take(&mut self.first) {
+            failpoint::write_all(self.name, self.f, buf)?;
+            return Ok(buf.len());
+        }
+        self.f.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.f.flush()
+    }
+}
+
+/// [`write_durably_named`] for a file written in pieces: `fill` writes it
+/// (a snapshot streamed out of a shard), then fsync, rename, dir fsync. If
+/// `fill` fails the temp file is removed and its error returned.
+pub(crate) fn write_durably_from<E>(
+    ops: &FileOps,
+    tmp: &Path,
+    dest: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> std::result::Result<(), E>,
+) -> std::result::Result<(), FillFail<E>> {
+    let before = |error: Error| {
+        wal::remove_tmp(tmp);
+        FillFail::Durable(DurableError { error, renamed: false })
+    };
+    {
+        let mut f = failpoint::check(ops.create)
+            .and_then(|()| File::create(tmp))
+            .map_err(|e| before(Error::io("create", tmp, e)))?;
+        let mut w = FailpointFile { name: ops.write, first: true, f: &mut f };
+        if let Err(e) = fill(&mut w) {
+            wal::remove_tmp(tmp);
+            return Err(FillFail::Source(e));
+        }
+        failpoint::check(ops.fsync)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| before(Error::io("fsync", tmp, e)))?;
+    }
+    failpoint::check(ops.rename)
+        .and_then(|()| std::fs::rename(tmp, dest))
+        .map_err(|e| before(Error::io("rename", tmp, e)))?;
+    wal::sync_dir_named(ops.dirsync, dest)
+        .map_err(|error| FillFail::Durable(DurableError { error, renamed: true }))
 }
 
 /// Takes the exclusive lock of a shard folder, held until the file closes.

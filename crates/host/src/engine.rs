@@ -37,12 +37,22 @@
 //!    and check the ABI version.
 //! 7. **A call** ([`WasmShard::call`]): set the epoch deadline, `vs_alloc`
 //!    the request, copy it in, `vs_call`, copy the reply out, `vs_free` it.
+//!    Snapshots do not go through `vs_call` (a `Snapshot` reply or a
+//!    `Restore` request would be a whole snapshot in guest memory, two or
+//!    three times with the encoding, and linear memory never shrinks): a
+//!    checkpoint ([`ShardEngine::snapshot_to`]) `vs_alloc`s one 1 MiB
+//!    buffer and calls `vs_snapshot_read` into it until the guest has no
+//!    more, writing each chunk to the file; a restore
+//!    ([`ShardEngine::restore_from`]) reads the file into the same kind of
+//!    buffer and calls `vs_restore_push` per chunk. The guest builds the
+//!    index as the chunks come, so a load peaks at the index plus one chunk.
 //!    Any trap (out of memory, deadline, a bug) leaves the guest in an
 //!    unknown state, so the caller drops this `WasmShard` and builds a new
 //!    one from the data dir; nothing from the failed call is kept.
 
 use std::any::Any;
 use std::hash::{Hash, Hasher};
+use std::io::{Read, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -50,7 +60,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use vecshard_coordinator::TransportErrorKind;
-use vecshard_shard::Shard;
+use vecshard_shard::{decode_response, ErrorCode, Response, Shard, ShardLoader, WireError};
 use wasmtime::{
     Config, Engine, InstancePre, Linker, Memory, Module, ResourceLimiter, Store, TypedFunc,
 };
@@ -63,8 +73,12 @@ use crate::error::{Error, Result};
 /// relaxed SIMD.
 pub static GUEST_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/vecshard_shard.wasm"));
 
-/// The guest ABI version this host speaks (`vs_abi_version`).
-pub const GUEST_ABI_VERSION: i32 = 1;
+/// The guest ABI version this host speaks (`vs_abi_version`): 2, the
+/// version 1 exports plus chunked snapshots.
+pub const GUEST_ABI_VERSION: i32 = 2;
+
+/// Bytes per chunk when a snapshot crosses the guest boundary.
+pub const SNAPSHOT_CHUNK: usize = vecshard_core::DEFAULT_CHUNK;
 
 /// The wasmtime version, read from Cargo.lock at build time.
 pub const WASMTIME_VERSION: &str = env!("VECSHARD_WASMTIME_VERSION");
@@ -107,6 +121,35 @@ impl Trap {
     }
 }
 
+/// Why a streamed restore or snapshot stopped without an answer.
+#[derive(Debug)]
+pub enum StreamFail {
+    /// The engine failed (as a call can); it must be replaced.
+    Trap(Trap),
+    /// Reading the source or writing the destination failed.
+    Io(std::io::Error),
+}
+
+impl From<Trap> for StreamFail {
+    fn from(t: Trap) -> StreamFail {
+        StreamFail::Trap(t)
+    }
+}
+
+/// Reads into `buf` until it is full or the source ends.
+fn read_full(src: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match src.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
 /// Something that runs one shard: encoded [`vecshard_shard::Request`] in,
 /// encoded [`vecshard_shard::Response`] out.
 pub trait ShardEngine: Send {
@@ -126,6 +169,20 @@ pub trait ShardEngine: Send {
     /// interrupting them would only make the shard unable to start.
     /// The native engine cannot be interrupted and ignores this.
     fn set_timeout(&mut self, _timeout: Option<Duration>) {}
+
+    /// Replaces the shard with the snapshot read from `src` (`len` bytes,
+    /// if known), in chunks of [`SNAPSHOT_CHUNK`]: the same as a `Restore`
+    /// request, without the whole snapshot in memory. Answers `Restored`
+    /// or an `Error` response (the shard is then unchanged).
+    fn restore_from(
+        &mut self,
+        src: &mut dyn Read,
+        len: Option<u64>,
+    ) -> Result<Response, StreamFail>;
+
+    /// Writes the shard's snapshot to `dst` in chunks of [`SNAPSHOT_CHUNK`]
+    /// and returns its length, or the shard's error (no index yet).
+    fn snapshot_to(&mut self, dst: &mut dyn Write) -> Result<Result<u64, WireError>, StreamFail>;
 }
 
 // ---------------------------------------------------------------------------
@@ -175,6 +232,74 @@ impl ShardEngine for NativeShard {
     fn backend(&self) -> Backend {
         Backend::Native
     }
+
+    fn restore_from(
+        &mut self,
+        src: &mut dyn Read,
+        len: Option<u64>,
+    ) -> Result<Response, StreamFail> {
+        let mut loader = ShardLoader::new();
+        if let Some(n) = len {
+            loader = loader.expect_len(n);
+        }
+        let mut buf = vec![0u8; SNAPSHOT_CHUNK];
+        let mut failed = None;
+        loop {
+            let n = read_full(src, &mut buf).map_err(StreamFail::Io)?;
+            if n == 0 {
+                break;
+            }
+            let r = catch_unwind(AssertUnwindSafe(|| loader.push(&buf[..n])))
+                .map_err(|p| native_panic(&*p))?;
+            if let Err(e) = r {
+                failed = Some(e);
+                break;
+            }
+        }
+        if let Some(e) = failed {
+            return Ok(Response::Error(e));
+        }
+        let fresh =
+            catch_unwind(AssertUnwindSafe(|| loader.finish())).map_err(|p| native_panic(&*p))?;
+        Ok(match fresh {
+            Err(e) => Response::Error(e),
+            Ok(mut fresh) => {
+                fresh.set_planner(self.shard.planner());
+                let len = fresh.len() as u64;
+                self.shard = fresh;
+                Response::Restored { len }
+            }
+        })
+    }
+
+    fn snapshot_to(&mut self, dst: &mut dyn Write) -> Result<Result<u64, WireError>, StreamFail> {
+        let Some(mut w) = self.shard.snapshot_writer() else {
+            return Ok(Err(not_initialized()));
+        };
+        let mut buf = vec![0u8; SNAPSHOT_CHUNK];
+        let mut total = 0u64;
+        loop {
+            let n = match catch_unwind(AssertUnwindSafe(|| w.read(&mut buf))) {
+                Err(p) => return Err(native_panic(&*p)),
+                Ok(Err(e)) => return Ok(Err(e)),
+                Ok(Ok(0)) => return Ok(Ok(total)),
+                Ok(Ok(n)) => n,
+            };
+            dst.write_all(&buf[..n]).map_err(StreamFail::Io)?;
+            total += n as u64;
+        }
+    }
+}
+
+fn native_panic(p: &(dyn Any + Send)) -> StreamFail {
+    StreamFail::Trap(Trap::new(
+        TrapKind::Trapped,
+        format!("native shard panicked: {}", panic_message(p)),
+    ))
+}
+
+fn not_initialized() -> WireError {
+    WireError::new(ErrorCode::NotInitialized, "the shard holds no index yet")
 }
 
 // ---------------------------------------------------------------------------
@@ -329,6 +454,8 @@ impl WasmRuntime {
         let abi = instance
             .get_typed_func::<(), i32>(&mut store, "vs_abi_version")
             .map_err(|e| missing("vs_abi_version() -> i32", e))?;
+        // Checked before the version-2 exports, so an old guest gets the
+        // version message rather than a missing export.
         let v = abi
             .call(&mut store, ())
             .map_err(|e| Error::wasm(format!("vs_abi_version trapped: {e:#}")))?;
@@ -338,12 +465,30 @@ impl WasmRuntime {
                  rebuild them together"
             )));
         }
+        let stream = StreamFuncs {
+            snapshot_begin: instance
+                .get_typed_func::<(), i64>(&mut store, "vs_snapshot_begin")
+                .map_err(|e| missing("vs_snapshot_begin() -> i64", e))?,
+            snapshot_read: instance
+                .get_typed_func::<(i32, i32), i32>(&mut store, "vs_snapshot_read")
+                .map_err(|e| missing("vs_snapshot_read(i32, i32) -> i32", e))?,
+            restore_begin: instance
+                .get_typed_func::<i64, ()>(&mut store, "vs_restore_begin")
+                .map_err(|e| missing("vs_restore_begin(i64)", e))?,
+            restore_push: instance
+                .get_typed_func::<(i32, i32), i32>(&mut store, "vs_restore_push")
+                .map_err(|e| missing("vs_restore_push(i32, i32) -> i32", e))?,
+            restore_finish: instance
+                .get_typed_func::<(), i64>(&mut store, "vs_restore_finish")
+                .map_err(|e| missing("vs_restore_finish() -> i64", e))?,
+        };
         let mut shard = WasmShard {
             store,
             memory,
             alloc,
             free,
             call,
+            stream,
             deadline_ticks: None,
             timeout: None,
             runtime: self.clone(),
@@ -459,6 +604,33 @@ impl ResourceLimiter for Limits {
     }
 }
 
+/// The ABI version 2 exports: snapshots in chunks.
+struct StreamFuncs {
+    snapshot_begin: TypedFunc<(), i64>,
+    snapshot_read: TypedFunc<(i32, i32), i32>,
+    restore_begin: TypedFunc<i64, ()>,
+    restore_push: TypedFunc<(i32, i32), i32>,
+    restore_finish: TypedFunc<(), i64>,
+}
+
+/// A streamed call failed in the guest or in the file.
+enum Inner {
+    Wasm(wasmtime::Error),
+    Io(std::io::Error),
+}
+
+impl From<wasmtime::Error> for Inner {
+    fn from(e: wasmtime::Error) -> Inner {
+        Inner::Wasm(e)
+    }
+}
+
+impl From<wasmtime::MemoryAccessError> for Inner {
+    fn from(e: wasmtime::MemoryAccessError) -> Inner {
+        Inner::Wasm(e.into())
+    }
+}
+
 /// One guest instance in its own Store: one shard. Owned by one worker
 /// thread; after any [`Trap`] it must be dropped.
 pub struct WasmShard {
@@ -467,6 +639,7 @@ pub struct WasmShard {
     alloc: TypedFunc<i32, i32>,
     free: TypedFunc<(i32, i32), ()>,
     call: TypedFunc<(i32, i32), i64>,
+    stream: StreamFuncs,
     deadline_ticks: Option<u64>,
     timeout: Option<Duration>,
     runtime: Arc<WasmRuntime>,
@@ -529,16 +702,114 @@ impl WasmShard {
         self.free.call(&mut self.store, (rptr as i32, rlen as i32))?;
         Ok(reply)
     }
+
+    /// Copies a packed `(ptr << 32) | len` reply out and frees it.
+    fn take_reply(&mut self, packed: i64) -> wasmtime::Result<Vec<u8>> {
+        let (rptr, rlen) = ((packed as u64 >> 32) as u32, packed as u64 as u32);
+        let mut reply = vec![0u8; rlen as usize];
+        self.memory.read(&self.store, rptr as usize, &mut reply)?;
+        self.free.call(&mut self.store, (rptr as i32, rlen as i32))?;
+        Ok(reply)
+    }
+
+    fn restore_inner(&mut self, src: &mut dyn Read, len: Option<u64>) -> Result<Vec<u8>, Inner> {
+        let cap = len.map_or(SNAPSHOT_CHUNK, |n| (n as usize).clamp(1, SNAPSHOT_CHUNK));
+        let declared = len.and_then(|n| i64::try_from(n).ok()).unwrap_or(-1);
+        self.stream.restore_begin.call(&mut self.store, declared)?;
+        // One guest buffer for every chunk, freed before the finish so
+        // that the index can reuse its memory.
+        let gbuf = self.alloc.call(&mut self.store, cap as i32)?;
+        let mut hbuf = vec![0u8; cap];
+        let fed = loop {
+            let n = match read_full(src, &mut hbuf) {
+                Ok(n) => n,
+                Err(e) => break Err(Inner::Io(e)),
+            };
+            if n == 0 {
+                break Ok(());
+            }
+            self.memory.write(&mut self.store, gbuf as u32 as usize, &hbuf[..n])?;
+            if self.stream.restore_push.call(&mut self.store, (gbuf, n as i32))? != 0 {
+                // The load failed; the finish says why.
+                break Ok(());
+            }
+        };
+        self.free.call(&mut self.store, (gbuf, cap as i32))?;
+        fed?;
+        let packed = self.stream.restore_finish.call(&mut self.store, ())?;
+        Ok(self.take_reply(packed)?)
+    }
+
+    fn snapshot_inner(&mut self, dst: &mut dyn Write) -> Result<Result<u64, WireError>, Inner> {
+        let total = self.stream.snapshot_begin.call(&mut self.store, ())?;
+        let Ok(total) = u64::try_from(total) else { return Ok(Err(not_initialized())) };
+        let cap = (total as usize).clamp(1, SNAPSHOT_CHUNK);
+        let gbuf = self.alloc.call(&mut self.store, cap as i32)?;
+        let mut hbuf = vec![0u8; cap];
+        let mut written = 0u64;
+        let done = loop {
+            let n = self.stream.snapshot_read.call(&mut self.store, (gbuf, cap as i32))?;
+            if n < 0 {
+                break Ok(Err(WireError::new(
+                    ErrorCode::InvalidSnapshot,
+                    "the shard could not write its snapshot (it changed while writing)",
+                )));
+            }
+            if n == 0 {
+                break Ok(Ok(written));
+            }
+            let n = n as usize;
+            self.memory.read(&self.store, gbuf as u32 as usize, &mut hbuf[..n])?;
+            if let Err(e) = dst.write_all(&hbuf[..n]) {
+                break Err(Inner::Io(e));
+            }
+            written += n as u64;
+        };
+        self.free.call(&mut self.store, (gbuf, cap as i32))?;
+        done
+    }
+
+    /// Arms the deadline and clears the out-of-memory flag (step 7).
+    fn arm(&mut self) {
+        self.store.set_epoch_deadline(self.deadline_ticks.unwrap_or(NO_DEADLINE));
+        self.store.data_mut().denied = false;
+    }
+
+    fn stream_fail(&self, e: Inner) -> StreamFail {
+        match e {
+            Inner::Wasm(e) => StreamFail::Trap(self.classify(e)),
+            Inner::Io(e) => StreamFail::Io(e),
+        }
+    }
 }
 
 impl ShardEngine for WasmShard {
     fn call(&mut self, request: &[u8]) -> Result<Vec<u8>, Trap> {
         // Step 7: arm the deadline (counted from now, in epoch ticks) and
         // clear the out-of-memory flag, then run the call.
-        self.store.set_epoch_deadline(self.deadline_ticks.unwrap_or(NO_DEADLINE));
-        self.store.data_mut().denied = false;
+        self.arm();
         let r = self.call_inner(request);
         r.map_err(|e| self.classify(e))
+    }
+
+    fn restore_from(
+        &mut self,
+        src: &mut dyn Read,
+        len: Option<u64>,
+    ) -> Result<Response, StreamFail> {
+        self.arm();
+        let reply = self.restore_inner(src, len).map_err(|e| self.stream_fail(e))?;
+        decode_response(&reply).map_err(|e| {
+            StreamFail::Trap(Trap::new(
+                TrapKind::Trapped,
+                format!("the shard answered bytes that do not decode: {e}"),
+            ))
+        })
+    }
+
+    fn snapshot_to(&mut self, dst: &mut dyn Write) -> Result<Result<u64, WireError>, StreamFail> {
+        self.arm();
+        self.snapshot_inner(dst).map_err(|e| self.stream_fail(e))
     }
 
     fn memory_bytes(&mut self) -> u64 {

@@ -64,6 +64,6 @@ mod worker;
 pub use cluster::Cluster;
 pub use config::{Backend, FsyncPolicy, HostConfig};
 pub use datadir::{Expected, FormatVersions, Manifest};
-pub use engine::{NativeShard, ShardEngine, Trap, TrapKind, WasmRuntime, WasmShard};
+pub use engine::{NativeShard, ShardEngine, StreamFail, Trap, TrapKind, WasmRuntime, WasmShard};
 pub use error::{Error, ErrorKind, Result};
 pub use worker::{ShardHandle, ShardStats};

@@ -81,6 +81,7 @@
 //! does the worker sync between requests.
 
 use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -97,7 +98,7 @@ use vecshard_shard::{
 
 use crate::config::{Backend, FsyncPolicy, HostConfig};
 use crate::datadir::{self, SNAPSHOT_FILE, WAL_FILE};
-use crate::engine::{NativeShard, ShardEngine, Trap, WasmRuntime};
+use crate::engine::{NativeShard, ShardEngine, StreamFail, Trap, WasmRuntime};
 use crate::error::{Error, Result};
 use crate::wal::{self, Wal};
 
@@ -254,12 +255,40 @@ fn call(engine: &mut dyn ShardEngine, req: &Request) -> Result<Response, Trap> {
 }
 
 /// The checksum a WAL header names as its base: the last 8 bytes of the
-/// snapshot container (its xxh3 checksum).
-fn snapshot_id(bytes: &[u8]) -> u64 {
-    bytes
-        .len()
-        .checked_sub(8)
-        .map_or(0, |at| u64::from_le_bytes(bytes[at..].try_into().expect("8 bytes")))
+/// snapshot container (its xxh3 checksum), read from the file of `len`
+/// bytes without moving its cursor (0 for a file under 8 bytes, which
+/// cannot load anyway).
+fn snapshot_id(file: &File, len: u64) -> std::io::Result<u64> {
+    use std::os::unix::fs::FileExt;
+    let Some(at) = len.checked_sub(8) else { return Ok(0) };
+    let mut sum = [0u8; 8];
+    file.read_exact_at(&mut sum, at)?;
+    Ok(u64::from_le_bytes(sum))
+}
+
+/// Passes bytes through and keeps the last 8 (the checksum of a snapshot
+/// being written, which the new WAL names as its base).
+struct Tail<'a> {
+    w: &'a mut dyn Write,
+    last: [u8; 8],
+}
+
+impl Write for Tail<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.w.write(buf)?;
+        let wrote = &buf[..n];
+        if wrote.len() >= 8 {
+            self.last.copy_from_slice(&wrote[wrote.len() - 8..]);
+        } else {
+            self.last.rotate_left(wrote.len());
+            self.last[8 - wrote.len()..].copy_from_slice(wrote);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.w.flush()
+    }
 }
 
 /// A shard rebuilt from its folder.
@@ -296,17 +325,24 @@ fn recover(spec: &ShardSpec) -> Result<Recovered> {
     wal::remove_tmp(&spec.dir.join(SNAPSHOT_TMP));
     wal::remove_tmp(&spec.dir.join(WAL_TMP));
 
-    // 1. The snapshot, or an empty index.
+    // 1. The snapshot, or an empty index. The file is streamed into the
+    //    shard in chunks (never read whole), so the load peaks at the index
+    //    plus one chunk; its last 8 bytes, the container checksum, name it
+    //    for the WAL.
     let snap_path = spec.snapshot_path();
-    let base = match std::fs::read(&snap_path) {
-        Ok(bytes) => {
-            let id_ = snapshot_id(&bytes);
-            match call(&mut *engine, &Request::Restore { bytes })
-                .map_err(|t| trapped("loading snapshot.bin", t))?
-            {
-                Response::Restored { .. } => {}
-                Response::Error(e) => return Err(Error::corrupt_snapshot(&snap_path, e.message)),
-                other => return Err(unexpected(id, &other)),
+    let base = match File::open(&snap_path) {
+        Ok(mut file) => {
+            let io = |e| Error::io("read", &snap_path, e);
+            let len = file.metadata().map_err(io)?.len();
+            let id_ = snapshot_id(&file, len).map_err(io)?;
+            match engine.restore_from(&mut file, Some(len)) {
+                Err(StreamFail::Trap(t)) => return Err(trapped("loading snapshot.bin", t)),
+                Err(StreamFail::Io(e)) => return Err(io(e)),
+                Ok(Response::Restored { .. }) => {}
+                Ok(Response::Error(e)) => {
+                    return Err(Error::corrupt_snapshot(&snap_path, e.message))
+                }
+                Ok(other) => return Err(unexpected(id, &other)),
             }
             check_settings(&mut *engine, spec).map_err(|e| match e {
                 Ok(t) => trapped("reading its settings", t),
@@ -475,25 +511,33 @@ fn checkpoint_to_disk(
     spec: &ShardSpec,
     engine: &mut dyn ShardEngine,
 ) -> Result<(Option<Wal>, u64), CkptFail> {
-    engine.set_timeout(None);
-    let snapshot = call(engine, &Request::Snapshot);
-    engine.set_timeout(spec.cfg.request_timeout);
-    let bytes = match snapshot {
-        Err(t) => return Err(CkptFail::Trap(t)),
-        Ok(Response::Snapshot { bytes }) => bytes,
-        Ok(other) => return Err(CkptFail::Before(unexpected(spec.id, &other))),
-    };
+    // The snapshot streams from the shard straight into the temp file, a
+    // chunk at a time: neither the guest nor the host holds it whole.
     let snap = spec.snapshot_path();
-    let base = snapshot_id(&bytes);
     let tmp = spec.dir.join(SNAPSHOT_TMP);
-    datadir::write_durably_named(&datadir::SNAPSHOT_OPS, &tmp, &snap, &bytes).map_err(|e| {
-        if e.renamed {
-            CkptFail::After { error: e.error, base }
-        } else {
-            CkptFail::Before(e.error)
+    let mut base = 0;
+    engine.set_timeout(None);
+    let written = datadir::write_durably_from(&datadir::SNAPSHOT_OPS, &tmp, &snap, |w| {
+        let mut t = Tail { w, last: [0; 8] };
+        match engine.snapshot_to(&mut t) {
+            Ok(Ok(_)) => {
+                base = u64::from_le_bytes(t.last);
+                Ok(())
+            }
+            Ok(Err(e)) => Err(CkptFail::Before(Error::shard(
+                spec.id,
+                format!("cannot write its snapshot: {e}"),
+            ))),
+            Err(StreamFail::Trap(t)) => Err(CkptFail::Trap(t)),
+            Err(StreamFail::Io(e)) => Err(CkptFail::Before(Error::io("write", &tmp, e))),
         }
+    });
+    engine.set_timeout(spec.cfg.request_timeout);
+    written.map_err(|e| match e {
+        datadir::FillFail::Source(f) => f,
+        datadir::FillFail::Durable(e) if e.renamed => CkptFail::After { error: e.error, base },
+        datadir::FillFail::Durable(e) => CkptFail::Before(e.error),
     })?;
-    drop(bytes);
     if spec.cfg.bulk_load {
         // Keep no log, but never leave a stale one behind either.
         let after = |error| CkptFail::After { error, base };
@@ -807,6 +851,8 @@ impl Worker {
             let why = self.shared.down.lock().unwrap_or_else(|p| p.into_inner()).clone();
             return Err(Error::shard(self.spec.id, why.unwrap_or_else(|| "not started".into())));
         };
+        // Writing the snapshot can grow the shard's memory (a guest buffer).
+        self.memory_stale = true;
         match checkpoint_to_disk(&self.spec, &mut **engine) {
             Ok((wal, base)) => {
                 self.shared.wal_bytes.store(wal.as_ref().map_or(0, Wal::len), Ordering::Relaxed);

@@ -59,4 +59,7 @@ pub use protocol::{
     ItemOut, PlanKind, Request, Response, SearchHit, Settings, ShardInfo, WireError, WireMetric,
     WireQuantization, PROTOCOL_VERSION,
 };
-pub use shard::{exact_threshold, sample_matches, PlannerConfig, Shard, SAMPLE_HITS};
+pub use shard::{
+    exact_threshold, sample_matches, PlannerConfig, Shard, ShardLoader, ShardSnapshotWriter,
+    SnapshotStream, SAMPLE_HITS,
+};

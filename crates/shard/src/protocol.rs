@@ -270,6 +270,16 @@ pub enum Request {
         /// The elements.
         items: Vec<Item>,
     },
+    // ---- appended for lean memory (issue 11); keep this order ----
+    /// Make room for `additional` more elements in one allocation per
+    /// array, so that a bulk load of known size does not grow them by
+    /// doubling (in wasm, linear memory never gives the slack back).
+    /// Changes no data, so it is not a write; `capacity_exceeded` if the
+    /// memory cannot be had. Answered with [`Response::Reserved`].
+    Reserve {
+        /// Elements about to be inserted.
+        additional: u64,
+    },
 }
 
 impl Request {
@@ -303,6 +313,7 @@ impl Request {
             Request::GetAttributes { .. } => "get_attributes",
             Request::FilteredSearch { .. } => "search",
             Request::UpsertJson { .. } => "upsert",
+            Request::Reserve { .. } => "reserve",
         }
     }
 }
@@ -415,6 +426,9 @@ pub enum Response {
         /// How the shard answered (for diagnostics and benchmarks).
         plan: PlanKind,
     },
+    // ---- appended for lean memory (issue 11); keep this order ----
+    /// `Reserve` succeeded.
+    Reserved,
 }
 
 /// One hit of a [`Request::FilteredSearch`].

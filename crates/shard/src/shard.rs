@@ -46,6 +46,7 @@ use crate::protocol::{
     decode_request, encode_response, ErrorCode, Filter, Hit, Item, ItemOut, PlanKind, Request,
     Response, SearchHit, Settings, ShardInfo, WireError, MAX_ATTRIBUTES_LEN,
 };
+use crate::snapshot::{Encoder, Loader, PairSource};
 
 /// Tuning of the filtered-search planner (not on the wire; tests and
 /// benchmarks use it to force one strategy).
@@ -77,6 +78,9 @@ pub struct Shard {
     attrs: AttrStore,
     planner: PlannerConfig,
     scratch: Scratch,
+    /// Bumped by every write, so a [`SnapshotStream`] can tell that the
+    /// shard changed under it.
+    generation: u64,
 }
 
 impl Default for Shard {
@@ -86,6 +90,7 @@ impl Default for Shard {
             attrs: AttrStore::default(),
             planner: PlannerConfig::default(),
             scratch: Scratch::new(),
+            generation: 0,
         }
     }
 }
@@ -219,37 +224,25 @@ impl Shard {
         Ok(s)
     }
 
-    /// A shard restored from snapshot bytes ([`crate::snapshot`]). The typed
-    /// attributes and their indexes are rebuilt from the stored bytes;
-    /// bytes that are not a JSON object (written before attributes were
-    /// typed) are kept, and the filter sees no attributes for them.
+    /// A shard restored from snapshot bytes ([`crate::snapshot`]): a
+    /// [`ShardLoader`] fed the whole slice. The typed attributes and their
+    /// indexes are rebuilt from the stored bytes; bytes that are not a
+    /// JSON object (written before attributes were typed) are kept, and the
+    /// filter sees no attributes for them.
     pub fn from_snapshot(bytes: &[u8]) -> Result<Shard, WireError> {
-        let (index, pairs) = crate::snapshot::decode(bytes)?;
-        let mut s = Shard::new();
-        for (k, raw) in pairs {
-            let slot = index.slot_of(&k).ok_or_else(|| {
-                WireError::new(
-                    ErrorCode::InvalidSnapshot,
-                    format!("attributes for unknown key {k:?}"),
-                )
-            })?;
-            let entry = parse_attrs(&k, raw, false)?;
-            s.attrs.set(slot, Some(entry));
-        }
-        s.index = Some(index);
-        Ok(s)
+        let mut l = ShardLoader::new().expect_len(bytes.len() as u64);
+        l.push(bytes)?;
+        l.finish()
     }
 
-    /// The shard snapshot bytes, or `None` before the index exists.
+    /// The shard snapshot bytes, or `None` before the index exists: a
+    /// [`ShardSnapshotWriter`] drained into one buffer.
     pub fn snapshot(&self) -> Option<Vec<u8>> {
-        let index = self.index.as_ref()?;
-        let mut pairs: Vec<(&str, &[u8])> = self
-            .attrs
-            .iter()
-            .filter_map(|(slot, e)| index.key_of(slot).map(|k| (k, e.raw.as_slice())))
-            .collect();
-        pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        Some(crate::snapshot::encode(index, &pairs))
+        let mut w = self.snapshot_writer()?;
+        let mut out = alloc::vec![0u8; usize::try_from(w.len()).unwrap_or(usize::MAX)];
+        let n = w.read(&mut out).ok()?;
+        out.truncate(n);
+        Some(out)
     }
 
     /// Live elements (0 before the index exists).
@@ -296,10 +289,17 @@ impl Shard {
 
     /// Handles one request.
     pub fn handle(&mut self, req: Request) -> Response {
-        match self.try_handle(req) {
+        // Any write (even one that fails, or a Restore that replaces the
+        // whole shard) ends the snapshot streams begun before it.
+        let (write, generation) = (req.is_write(), self.generation);
+        let r = match self.try_handle(req) {
             Ok(r) => r,
             Err(e) => Response::Error(e),
+        };
+        if write {
+            self.generation = generation.wrapping_add(1);
         }
+        r
     }
 
     fn index_mut(&mut self) -> Result<&mut Index, WireError> {
@@ -421,6 +421,11 @@ impl Shard {
                 let bytes = self.snapshot().ok_or_else(not_initialized)?;
                 Ok(Response::Snapshot { bytes })
             }
+            Request::Reserve { additional } => {
+                let n = usize::try_from(additional).unwrap_or(usize::MAX);
+                self.index_mut()?.try_reserve(n)?;
+                Ok(Response::Reserved)
+            }
             Request::Restore { bytes } => {
                 let fresh = Shard::from_snapshot(&bytes)?;
                 let len = fresh.len() as u64;
@@ -476,7 +481,7 @@ impl Shard {
     /// match, otherwise the core's filtered walk, finished by an exact scan
     /// when it comes up short. Always `min(k, matches)` hits.
     fn filtered_search(&mut self, q: &FilteredQuery<'_>) -> Result<Response, WireError> {
-        let Shard { index, attrs, planner, scratch } = self;
+        let Shard { index, attrs, planner, scratch, .. } = self;
         let index = index.as_ref().ok_or_else(not_initialized)?;
         if q.k == 0 {
             return Err(WireError::new(ErrorCode::InvalidK, "k must be at least 1"));
@@ -695,6 +700,180 @@ impl Shard {
 
 fn pairs_len(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+// ---------------------------------------------------------------------------
+// Streaming snapshots of a whole shard
+// ---------------------------------------------------------------------------
+
+/// The shard's attribute pairs in key order, for the container encoder.
+struct ShardPairs<'a> {
+    index: &'a Index,
+    attrs: &'a AttrStore,
+    order: &'a [u32],
+}
+
+impl PairSource for ShardPairs<'_> {
+    fn pair_count(&self) -> usize {
+        self.order.len()
+    }
+    fn pair(&self, i: usize) -> Option<(&str, &[u8])> {
+        let slot = *self.order.get(i)?;
+        Some((self.index.key_of(slot)?, self.attrs.get(slot)?.raw.as_slice()))
+    }
+}
+
+/// A shard snapshot being written, held apart from the shard: each
+/// [`Shard::snapshot_read`] is given the shard again, so the wasm guest (or
+/// a JS binding) can hand out one chunk per call. Any write to the shard
+/// ends the stream (the next read fails); start a new one.
+#[derive(Clone, Debug)]
+pub struct SnapshotStream {
+    enc: Encoder,
+    /// Slots with attributes, in key order (4 bytes each: the only copy
+    /// of anything a stream keeps).
+    order: Vec<u32>,
+    generation: u64,
+}
+
+impl SnapshotStream {
+    /// Total bytes of the snapshot.
+    pub fn len(&self) -> u64 {
+        self.enc.len()
+    }
+
+    /// Whether the snapshot is empty (never).
+    pub fn is_empty(&self) -> bool {
+        self.enc.is_empty()
+    }
+
+    /// Bytes handed out so far.
+    pub fn written(&self) -> u64 {
+        self.enc.written()
+    }
+}
+
+/// Writes a shard snapshot in pieces, borrowing the shard: from
+/// [`Shard::snapshot_writer`]. With `std` it is a `std::io::Read`.
+#[derive(Debug)]
+pub struct ShardSnapshotWriter<'a> {
+    shard: &'a Shard,
+    stream: SnapshotStream,
+}
+
+impl ShardSnapshotWriter<'_> {
+    /// Total bytes of the snapshot.
+    pub fn len(&self) -> u64 {
+        self.stream.len()
+    }
+
+    /// Whether the snapshot is empty (never).
+    pub fn is_empty(&self) -> bool {
+        self.stream.is_empty()
+    }
+
+    /// Fills `out` with the next bytes; returns how many (0 once done).
+    pub fn read(&mut self, out: &mut [u8]) -> Result<usize, WireError> {
+        self.shard.snapshot_read(&mut self.stream, out)
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::io::Read for ShardSnapshotWriter<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        ShardSnapshotWriter::read(self, buf).map_err(|e| std::io::Error::other(e.message))
+    }
+}
+
+impl Shard {
+    /// Starts a snapshot stream, or `None` before the index exists.
+    pub fn snapshot_stream(&self) -> Option<SnapshotStream> {
+        let index = self.index.as_ref()?;
+        let mut order: Vec<u32> = Vec::with_capacity(self.attrs.count());
+        order.extend(self.attrs.iter().filter(|(s, _)| index.key_of(*s).is_some()).map(|(s, _)| s));
+        order.sort_unstable_by(|&a, &b| index.key_of(a).cmp(&index.key_of(b)));
+        let pairs = ShardPairs { index, attrs: &self.attrs, order: &order };
+        let enc = Encoder::new(index, &pairs);
+        Some(SnapshotStream { enc, order, generation: self.generation })
+    }
+
+    /// Fills `out` with the next bytes of `stream` (begun on this shard,
+    /// with no write since): how many, `out.len()` but at the end, 0 once
+    /// done. Fails with `InvalidSnapshot` if the shard changed.
+    pub fn snapshot_read(
+        &self,
+        stream: &mut SnapshotStream,
+        out: &mut [u8],
+    ) -> Result<usize, WireError> {
+        let index = self.index.as_ref().ok_or_else(not_initialized)?;
+        if stream.generation != self.generation {
+            return Err(WireError::new(
+                ErrorCode::InvalidSnapshot,
+                "the shard changed while its snapshot was being written; start again",
+            ));
+        }
+        let pairs = ShardPairs { index, attrs: &self.attrs, order: &stream.order };
+        stream.enc.read(index, &pairs, out)
+    }
+
+    /// A writer of this shard's snapshot, or `None` before the index exists.
+    pub fn snapshot_writer(&self) -> Option<ShardSnapshotWriter<'_>> {
+        Some(ShardSnapshotWriter { shard: self, stream: self.snapshot_stream()? })
+    }
+}
+
+/// Builds a [`Shard`] from snapshot chunks of any size, split anywhere
+/// (see [`crate::snapshot::Loader`]): the index is built as the bytes
+/// come, and each attribute pair goes straight into the shard's attribute
+/// store, so a load needs the shard plus one chunk of memory.
+#[derive(Default)]
+pub struct ShardLoader {
+    loader: Loader,
+    attrs: AttrStore,
+}
+
+impl core::fmt::Debug for ShardLoader {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ShardLoader").field("loader", &self.loader).finish_non_exhaustive()
+    }
+}
+
+impl ShardLoader {
+    /// A loader for a snapshot of unknown length.
+    pub fn new() -> ShardLoader {
+        ShardLoader::default()
+    }
+
+    /// Declares the total length (a file size), checked against the
+    /// lengths inside before anything is allocated for them.
+    pub fn expect_len(mut self, len: u64) -> ShardLoader {
+        self.loader = self.loader.expect_len(len);
+        self
+    }
+
+    /// Bytes taken so far.
+    pub fn received(&self) -> u64 {
+        self.loader.received()
+    }
+
+    /// Takes the next chunk. An error is final.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), WireError> {
+        let attrs = &mut self.attrs;
+        self.loader.push_with(chunk, &mut |_, slot, key, raw| {
+            let entry = parse_attrs(key, raw, false)?;
+            attrs.set(slot, Some(entry));
+            Ok(())
+        })
+    }
+
+    /// The shard, once every byte arrived and checked out.
+    pub fn finish(self) -> Result<Shard, WireError> {
+        let index = self.loader.finish_index()?;
+        let mut s = Shard::new();
+        s.attrs = self.attrs;
+        s.index = Some(index);
+        Ok(s)
+    }
 }
 
 /// The fields of a [`Request::FilteredSearch`], borrowed.

@@ -242,3 +242,22 @@ proptest! {
         let _ = encode_response(&Response::Created);
     }
 }
+
+/// `Reserve` (issue 11): room for a bulk load in one allocation, no data
+/// changed, not a write; impossible sizes are `capacity_exceeded`.
+#[test]
+fn reserve_makes_room_and_changes_nothing() {
+    let mut s = Shard::new();
+    let r = s.handle(Request::Reserve { additional: 10 });
+    assert!(matches!(r, Response::Error(e) if e.code == ErrorCode::NotInitialized));
+    let mut s = Shard::with_settings(&Settings::new(2, WireMetric::L2)).unwrap();
+    let empty = s.info().index_bytes;
+    assert!(!Request::Reserve { additional: 1 }.is_write());
+    assert_eq!(s.handle(Request::Reserve { additional: 1000 }), Response::Reserved);
+    assert!(s.info().index_bytes > empty + 1000 * 8, "nothing was reserved");
+    assert_eq!(s.len(), 0);
+    let before = s.snapshot().unwrap();
+    let r = s.handle(Request::Reserve { additional: u64::MAX });
+    assert!(matches!(&r, Response::Error(e) if e.code == ErrorCode::CapacityExceeded), "{r:?}");
+    assert_eq!(s.snapshot().unwrap(), before);
+}

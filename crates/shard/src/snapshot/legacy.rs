@@ -1,25 +1,7 @@
-//! Shard snapshots: the core snapshot plus the attributes, in one checked
-//! container.
-//!
-//! ```text
-//! offset  size  field
-//! 0       8     magic "VSSHARD\0"
-//! 8       4     container version, u32 LE (currently 1)
-//! 12      8     core snapshot length C, u64 LE
-//! 20      C     core snapshot (vecshard-core format, validated by the core)
-//! 20+C    8     attributes length A, u64 LE
-//! 28+C    A     postcard Vec<(String, Vec<u8>)>, sorted by key, keys unique
-//!               and present in the index
-//! 28+C+A  8     xxh3_64 (seed 0) of every byte before it, u64 LE
-//! ```
-//!
-//! The attribute bytes are the only attribute data stored: their typed form
-//! and the attribute indexes are derived and rebuilt at load (see the
-//! `attrs` module), so typed attributes did not change this format.
-//!
-//! [`decode`] also accepts a bare core snapshot (magic `VECSHARD`), so a
-//! snapshot written by `Index::toBytes()` in the npm package or by the core
-//! crate restores into a shard with no attributes.
+//! The container encoder and decoder before snapshots streamed, kept
+//! (test builds only) as the reference the streaming code is checked
+//! against. It decodes the core snapshot with the streaming core loader
+//! (the core has its own reference test); what it pins is the container.
 
 use alloc::format;
 use alloc::string::String;
@@ -28,11 +10,7 @@ use vecshard_core::Index;
 
 use crate::protocol::{ErrorCode, WireError, MAX_ATTRIBUTES_LEN};
 
-/// Magic bytes of a shard snapshot.
-pub const MAGIC: &[u8; 8] = b"VSSHARD\0";
-/// Container version written by [`encode`].
-pub const VERSION: u32 = 1;
-const CORE_MAGIC: &[u8; 8] = b"VECSHARD";
+use super::{AttributePairs, CORE_MAGIC, MAGIC, VERSION};
 
 fn invalid(reason: impl Into<String>) -> WireError {
     WireError::new(
@@ -43,7 +21,7 @@ fn invalid(reason: impl Into<String>) -> WireError {
 
 /// Encodes an index and its attributes (`(key, bytes)` pairs sorted by key,
 /// keys unique and present in the index).
-pub fn encode(index: &Index, pairs: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn encode(index: &Index, pairs: &[(&str, &[u8])]) -> Vec<u8> {
     let core = index.to_bytes();
     let a = postcard::to_allocvec(pairs).expect("postcard encoding of attributes");
     let mut out = Vec::with_capacity(36 + core.len() + a.len());
@@ -72,12 +50,9 @@ fn take_u64(bytes: &mut &[u8], what: &str) -> Result<u64, WireError> {
     Ok(u64::from_le_bytes(b.try_into().expect("8 bytes")))
 }
 
-/// `(key, attribute bytes)` pairs, sorted by key.
-pub type AttributePairs = Vec<(String, Vec<u8>)>;
-
 /// Decodes and validates a shard snapshot (or a bare core snapshot): the
 /// index and its attribute pairs.
-pub fn decode(bytes: &[u8]) -> Result<(Index, AttributePairs), WireError> {
+pub(crate) fn decode(bytes: &[u8]) -> Result<(Index, AttributePairs), WireError> {
     if bytes.len() >= 8 && &bytes[..8] == CORE_MAGIC {
         let index = Index::from_bytes(bytes).map_err(WireError::from)?;
         return Ok((index, Vec::new()));

@@ -1,37 +1,6 @@
-//! The snapshot format (version 1).
-//!
-//! A snapshot is a byte string, identical on every platform:
-//!
-//! ```text
-//! offset  size        field
-//! 0       8           magic "VECSHARD"
-//! 8       4           format version, u32 LE (1)
-//! 12      4           header length H, u32 LE
-//! 16      H           header: postcard-encoded `Header` (config, counts, rng state)
-//! 16+H    …           body: raw little-endian arrays, in this order
-//!                       levels      u8  × slots          (255 = free slot)
-//!                       key_len     u16 × slots          (0 for free slots)
-//!                       key bytes   u8  × key_bytes      (live keys, slot order)
-//!                       free list   u32 × free           (reuse order)
-//!                       vectors     f32 × slots·dim              (f32)
-//!                                 | i8 × slots·dim, f32 × slots  (i8: codes, scales)
-//!                                 | u64 × slots·⌈dim/64⌉, f32 × slots (binary: bits, α)
-//!                       norms       f32 × slots          (cosine only)
-//!                       layer 0     u32 × slots·(m0+1)   ([count, links…] per slot)
-//!                       upper       u32 × upper_words    (per live slot with level ≥ 1,
-//!                                                         in slot order: level·(m+1))
-//! end−8   8           checksum: xxh3_64 of every preceding byte, u64 LE
-//! ```
-//!
-//! Loading trusts nothing: it checks the checksum first (so random damage
-//! is caught in one pass), then computes the exact body size from the header
-//! with overflow-checked arithmetic *before* allocating anything, and then
-//! validates every value (levels, key lengths and UTF-8, uniqueness of keys,
-//! finiteness of vectors, link targets, caps, entry point). Any failure is an
-//! `InvalidSnapshot` error; no input makes it panic.
-//!
-//! Compatibility: a change to this layout bumps [`FORMAT_VERSION`]; older
-//! versions keep loading (golden files under `tests/golden/`).
+//! The loader and writer this crate had before snapshots streamed, kept
+//! verbatim (test builds only) as the reference the streaming code is
+//! checked against: the same bytes out, and the same inputs accepted.
 
 use crate::config::{Config, Metric, Quantization};
 use crate::distance::Kernels;
@@ -48,13 +17,10 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
-/// First 8 bytes of every snapshot.
-pub const MAGIC: [u8; 8] = *b"VECSHARD";
-/// The snapshot format version this build writes.
-pub const FORMAT_VERSION: u32 = 1;
+use super::{FORMAT_VERSION, MAGIC};
 
 #[derive(Serialize, Deserialize, Debug)]
-struct Header {
+pub(super) struct Header {
     dim: u32,
     metric: u8,
     quantization: u8,
@@ -75,7 +41,7 @@ struct Header {
 impl Index {
     /// Serializes the index (see the format above). Deterministic: equal
     /// indexes give equal bytes.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    pub(crate) fn legacy_to_bytes(&self) -> Vec<u8> {
         let g = &self.graph;
         let slots = g.slots();
         let upper_words: usize = (0..slots as u32)
@@ -147,12 +113,12 @@ impl Index {
     /// Loads a snapshot written by [`Index::to_bytes`] (any supported format
     /// version). Every byte is validated; corruption gives an
     /// `InvalidSnapshot` error, never a panic.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Index> {
-        Index::from_bytes_with_kernels(bytes, Kernels::best())
+    pub(crate) fn legacy_from_bytes(bytes: &[u8]) -> Result<Index> {
+        Index::legacy_from_bytes_with_kernels(bytes, Kernels::best())
     }
 
     /// [`Index::from_bytes`] with an explicit kernel set.
-    pub fn from_bytes_with_kernels(bytes: &[u8], kernels: Kernels) -> Result<Index> {
+    pub(crate) fn legacy_from_bytes_with_kernels(bytes: &[u8], kernels: Kernels) -> Result<Index> {
         if bytes.len() < 8 + 4 + 4 + 8 {
             return Err(Error::snapshot(format!(
                 "{} bytes is too short to be a snapshot",
