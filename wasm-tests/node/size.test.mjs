@@ -2,10 +2,13 @@
 // downloads, vecshard_bg.wasm, must stay within 100 KB gzipped (-9). The
 // Cluster module (vecshard_cluster_bg.wasm) is loaded only by `Cluster`.
 //
-// Today the Index module is over the budget (see ARCHITECTURE.md
-// § crates/wasm, "Size"), so the check is a `todo`: it runs, prints both
-// sizes and fails visibly as TODO without failing the suite. Remove the
-// `todo` when the module fits.
+// The module is still over that budget (118.4 KB: see ARCHITECTURE.md
+// § crates/wasm, "Size", for where the bytes go and what would close the
+// gap), so that check is a `todo`: it runs, prints both sizes and fails
+// visibly as TODO without failing the suite. Remove the `todo` when the
+// module fits. Until then a hard ceiling keeps the module from growing
+// back: float formatting, for one, returns (+9.5 KB) as soon as anything
+// on the Index path formats a core error's `Debug` through `expect`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -14,14 +17,28 @@ import { gzipSync } from 'node:zlib';
 import { packageDir } from '../lib/proc.mjs';
 
 const BUDGET = 100_000;
+/**
+ * Measured on 2026-11-30: 119,608 bytes with Node's zlib at level 9 (what
+ * this file measures; GNU `gzip -9` says 118,441), plus room for small
+ * changes. Lower it as the module shrinks.
+ */
+const CEILING = 121_500;
 
-test('the Index module is within 100 KB gzipped', { todo: 'the Index module with attributes and filters is over its budget' }, () => {
+function sizes() {
   const size = (f) => {
     const b = readFileSync(join(packageDir(), f));
     return { raw: b.length, gz: gzipSync(b, { level: 9 }).length };
   };
-  const index = size('vecshard_bg.wasm');
-  const cluster = size('vecshard_cluster_bg.wasm');
+  return { index: size('vecshard_bg.wasm'), cluster: size('vecshard_cluster_bg.wasm') };
+}
+
+test('the Index module is within 100 KB gzipped', { todo: 'the Index module with attributes and filters is over its budget (118.4 KB)' }, () => {
+  const { index, cluster } = sizes();
   console.log(`vecshard_bg.wasm (Index): ${index.raw} bytes, ${index.gz} gzipped; vecshard_cluster_bg.wasm (Cluster): ${cluster.raw} bytes, ${cluster.gz} gzipped; budget ${BUDGET}`);
   assert.ok(index.gz <= BUDGET, `the Index module is ${index.gz} bytes gzipped, over ${BUDGET}`);
+});
+
+test('the Index module does not grow back (ceiling while over budget)', () => {
+  const { index } = sizes();
+  assert.ok(index.gz <= CEILING, `the Index module is ${index.gz} bytes gzipped, over the ceiling of ${CEILING}: see ARCHITECTURE.md § crates/wasm, "Size", for what grows it`);
 });
