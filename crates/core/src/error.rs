@@ -127,11 +127,14 @@ impl fmt::Display for Error {
                 f,
                 "vector component {index} is NaN or infinite; only finite values can be indexed"
             ),
+            // The bound as text, not `{:e}` of the constant: formatting a
+            // float links about 10 KB (gzipped) of float printing into
+            // every wasm module that can show this error (the npm package's
+            // size budget); a test checks the text against the constant.
             ErrorKind::ValueOutOfRange { index } => write!(
                 f,
-                "vector component {index} has magnitude above {:e}; distances between such \
-                 vectors would overflow, so scale the vectors down",
-                crate::MAX_ABS_VALUE
+                "vector component {index} has magnitude above {MAX_ABS_VALUE_TEXT}; distances \
+                 between such vectors would overflow, so scale the vectors down"
             ),
             ErrorKind::ZeroVector => f.write_str(
                 "the zero vector has no direction, so it cannot be used with the cosine metric; \
@@ -168,3 +171,14 @@ impl fmt::Display for Error {
 
 #[cfg(feature = "std")]
 impl std::error::Error for Error {}
+
+/// [`MAX_ABS_VALUE`](crate::MAX_ABS_VALUE) as `{:e}` prints it.
+const MAX_ABS_VALUE_TEXT: &str = "1e15";
+
+#[cfg(test)]
+mod bound_text {
+    #[test]
+    fn the_bound_text_is_the_constant() {
+        assert_eq!(alloc::format!("{:e}", crate::MAX_ABS_VALUE), super::MAX_ABS_VALUE_TEXT);
+    }
+}

@@ -42,11 +42,15 @@ pub struct FilteredHits<'a> {
     pub expanded: usize,
 }
 
-/// Whether the filtered walk looks through non-matching neighbours.
+/// Whether the filtered walk looks through non-matching neighbours, or
+/// walks through them as candidates.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Hops {
     One,
     Two,
+    /// Every neighbour is a candidate with its distance; only matches are
+    /// results (the filtered search of hnswlib and Redis).
+    All,
 }
 
 /// An HNSW index over string keys. See the [crate docs](crate) for an example.
@@ -855,6 +859,29 @@ impl Index {
         self.filtered(scratch, query, k, ef, pred, max_expansions, Hops::Two)
     }
 
+    /// [`Index::search_filtered_with`] for predicates that most elements
+    /// pass: the walk steps through non-matching nodes as it would without
+    /// a filter (each costs a distance and becomes a candidate) and only
+    /// matching ones enter the results. Where half the elements match, the
+    /// two-hop walk moves only between matches, a sparser graph than the
+    /// index's, and misses a few neighbours an unfiltered walk would find
+    /// (fbench, 50%: recall 0.997 against 0.998 unfiltered and Redis's
+    /// 1.000); this walk keeps the index's own graph, at the price of a
+    /// distance per non-matching neighbour, which the two-hop walk avoids
+    /// and which makes it the wrong choice for selective filters. Same
+    /// contract as `search_filtered_with` (`complete`, the budget).
+    pub fn search_filtered_dense_with(
+        &self,
+        scratch: &mut Scratch,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        pred: &dyn Fn(u32) -> bool,
+        max_expansions: Option<usize>,
+    ) -> Result<FilteredHits<'_>> {
+        self.filtered(scratch, query, k, ef, pred, max_expansions, Hops::All)
+    }
+
     /// [`Index::search_filtered_with`] without the two-hop look-through:
     /// only direct neighbours of an expanded node are considered. Kept only
     /// so tests and benchmarks can show what the two-hop expansion buys; not
@@ -1216,6 +1243,40 @@ impl Index {
                 return (false, expanded);
             }
             expanded += 1;
+            if hops == Hops::All {
+                // Every new neighbour gets its distance and, if it could
+                // improve the results, becomes a candidate; matches also
+                // enter the results.
+                let mut nn = 0;
+                for &nb in self.graph.links(c.id, 0) {
+                    if ws.visit(nb) {
+                        near[nn] = nb;
+                        nn += 1;
+                    }
+                }
+                for &nb in &near[..nn.min(PREFETCH_AHEAD)] {
+                    self.vectors.prefetch(nb);
+                }
+                for j in 0..nn {
+                    let nb = near[j];
+                    if j + PREFETCH_AHEAD < nn {
+                        self.vectors.prefetch(near[j + PREFETCH_AHEAD]);
+                    }
+                    let d = self.vectors.dist(&ws.q, nb);
+                    if ws.top.len() < ef || d < bound {
+                        self.graph.prefetch0(nb);
+                        ws.cand.push(Reverse(Cand { d, id: nb }));
+                        if pred(nb) {
+                            ws.top.push(Cand { d, id: nb });
+                            if ws.top.len() > ef {
+                                ws.top.pop();
+                            }
+                            bound = ws.top.peek().map_or(f32::INFINITY, |c| c.d);
+                        }
+                    }
+                }
+                continue;
+            }
             // 1. Direct neighbours. A slot the look-through already
             // rejected skips the predicate.
             let (mut nn, mut nf) = (0, 0);

@@ -57,6 +57,13 @@ fn main() {
         p.exact_threshold = Some(t.parse().expect("EXACT_THRESHOLD is a number"));
         shard.set_planner(p);
     }
+    // `DENSE_PERCENT=P` overrides when the walk steps through non-matching
+    // nodes (0: always; 101: never).
+    if let Ok(t) = std::env::var("DENSE_PERCENT") {
+        let mut p = shard.planner();
+        p.dense_percent = t.parse().expect("DENSE_PERCENT is a number");
+        shard.set_planner(p);
+    }
     let queries = read_fvecs(&args[2]);
     let n: usize = args[3].parse().expect("N");
     let queries = &queries[..n.min(queries.len())];
@@ -77,7 +84,35 @@ fn main() {
     if let Ok(only) = std::env::var("ONLY") {
         filters = vec![Some(only)];
     }
+    let index = shard.index().expect("an index").clone();
+    let keys: Vec<String> =
+        (0..index.slot_bound()).filter_map(|s| index.key_of(s).map(String::from)).collect();
     for f in filters {
+        // The true answer of each query: brute force over the keys whose
+        // attributes pass (parsed here, independently of the shard's
+        // columns and indexes).
+        let pass: std::collections::HashSet<&str> = match &f {
+            None => keys.iter().map(String::as_str).collect(),
+            Some(src) => {
+                let expr = vecshard_filter::Filter::compile(src).expect("a valid filter");
+                keys.iter()
+                    .filter(|k| {
+                        shard.attributes(k).is_some_and(|a| {
+                            expr.eval(&vecshard_filter::Attributes::parse(a).unwrap_or_default())
+                        })
+                    })
+                    .map(String::as_str)
+                    .collect()
+            }
+        };
+        let truth: Vec<Vec<String>> = queries
+            .iter()
+            .map(|q| {
+                let hits = index.exact_search(q, 10, Some(&|k: &str| pass.contains(k))).unwrap();
+                hits.iter().map(|h| h.key.to_string()).collect()
+            })
+            .collect();
+        let mut found = 0usize;
         let mut times = Vec::with_capacity(queries.len());
         let mut plans = std::collections::BTreeMap::<String, usize>::new();
         for round in 0..2 {
@@ -97,15 +132,19 @@ fn main() {
                 assert!(!hits.is_empty());
                 // The first round warms caches; only the second is timed.
                 if round == 1 {
+                    let want = &truth[times.len()];
+                    found += hits.iter().filter(|h| want.contains(&h.key)).count();
                     times.push(dt.as_secs_f64() * 1e6);
                     *plans.entry(format!("{plan:?}")).or_default() += 1;
                 }
             }
         }
         times.sort_by(f64::total_cmp);
+        let total: usize = truth.iter().map(Vec::len).sum();
         println!(
-            "{:<30} p50 {:>8.1} µs  p90 {:>8.1} µs  plans {:?}",
+            "{:<30} recall@10 {:.4}  p50 {:>8.1} µs  p90 {:>8.1} µs  plans {:?}",
             f.as_deref().unwrap_or("(unfiltered)"),
+            found as f64 / total.max(1) as f64,
             times[times.len() / 2],
             times[times.len() * 9 / 10],
             plans

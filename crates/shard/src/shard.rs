@@ -59,11 +59,18 @@ pub struct PlannerConfig {
     /// the indexes cannot answer (sampling stops earlier once
     /// [`SAMPLE_HITS`] matched).
     pub sample: usize,
+    /// Walk through non-matching nodes as candidates (the core's
+    /// `search_filtered_dense_with`) when at least this percentage of the
+    /// elements is estimated to match; below it, the two-hop walk. At 10%
+    /// on glove100-100k the dense walk was faster (0.9 against 1.3 ms) and
+    /// more accurate (recall 1.000 against 0.9975); at 6% slower (1.3
+    /// against 0.7 ms).
+    pub dense_percent: usize,
 }
 
 impl Default for PlannerConfig {
     fn default() -> PlannerConfig {
-        PlannerConfig { exact_threshold: None, sample: 2048 }
+        PlannerConfig { exact_threshold: None, sample: 2048, dense_percent: 10 }
     }
 }
 
@@ -659,7 +666,14 @@ impl Shard {
             None => matches(slot),
         };
         let pred: &dyn Fn(u32) -> bool = &pre_then_matches;
-        let walk = index.search_filtered_with(scratch, q.vector, q.k, ef, pred, q.filter_ef)?;
+        // A filter most elements pass: walk the index's own graph and
+        // keep the matches (see `Index::search_filtered_dense_with`).
+        let dense = estimated.saturating_mul(100) >= planner.dense_percent.saturating_mul(n);
+        let walk = if dense {
+            index.search_filtered_dense_with(scratch, q.vector, q.k, ef, pred, q.filter_ef)?
+        } else {
+            index.search_filtered_with(scratch, q.vector, q.k, ef, pred, q.filter_ef)?
+        };
         // A complete walk holds min(k, matches); a stopped one that still
         // found k is kept (approximate, like any graph search).
         if walk.complete || walk.hits.len() >= q.k {

@@ -219,8 +219,14 @@ proptest! {
                 let ef = (model.len() as u32).max(k) + 8;
                 for (src, expr) in filters.iter().zip(&exprs) {
                     let (want, matches) = oracle(&shard, &model, expr, &q, k as usize);
-                    for (name, threshold) in [("planner", None), ("exact", Some(usize::MAX)), ("walk", Some(0))] {
-                        shard.set_planner(PlannerConfig { exact_threshold: threshold, ..PlannerConfig::default() });
+                    let strategies = [
+                        ("planner", None, PlannerConfig::default().dense_percent),
+                        ("exact", Some(usize::MAX), 101),
+                        ("walk", Some(0), 101),
+                        ("dense walk", Some(0), 0),
+                    ];
+                    for (name, threshold, dense_percent) in strategies {
+                        shard.set_planner(PlannerConfig { exact_threshold: threshold, dense_percent, ..PlannerConfig::default() });
                         let (hits, plan) = search(&mut shard, &q, k, src, ef);
                         let got: Vec<(String, f32)> = hits.iter().map(|h| (h.key.clone(), h.distance)).collect();
                         prop_assert_eq!(
