@@ -14,6 +14,7 @@
 
 mod bench;
 mod build;
+mod catalog;
 mod http;
 mod input;
 mod query;

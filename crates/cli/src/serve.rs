@@ -9,9 +9,12 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use futures::future::BoxFuture;
 use vecshard_coordinator::ShardTransport;
-use vecshard_host::{Cluster, Expected, FsyncPolicy};
+use vecshard_host::collections::DEFAULT_COLLECTION;
+use vecshard_host::{Cluster, Collections, Expected, FsyncPolicy};
 use vecshard_server::metrics::ShardGauges;
 use vecshard_server::{App, Hooks, HttpShard, ServerConfig};
+
+use crate::catalog::LocalCatalog;
 use vecshard_shard::{Request, Response, Settings, WireMetric};
 
 use crate::build::parse_metric;
@@ -139,7 +142,7 @@ pub struct ShardServeArgs {
 }
 
 /// Local shards: gauges and checkpoints from the host cluster.
-struct LocalHooks(Arc<Cluster>);
+pub(crate) struct LocalHooks(pub(crate) Arc<Cluster>);
 
 impl Hooks for LocalHooks {
     fn gauges(&self) -> Vec<ShardGauges> {
@@ -185,38 +188,51 @@ pub fn run(a: ServeArgs) -> Result<()> {
     let cfg = a.http.config(a.strict);
     if let Some(dir) = &a.data {
         let host = a.host.config(a.fsync);
-        let cluster = match (a.shards, a.dim, dir.join("cluster.json").exists()) {
-            (Some(n), Some(dim), false) => {
-                let s = Settings::new(dim, a.metric.unwrap_or(WireMetric::Cosine));
-                eprintln!(
-                    "creating an empty cluster of {n} shard(s), dim {dim}, at {}",
-                    dir.display()
-                );
-                Cluster::create(dir, n, s, host)?
-            }
-            (_, _, false) => bail!(
-                "{} is not a vecshard data dir (no cluster.json); build one with `vecshard build`, \
-                 or pass --shards N --dim D [--metric M] to start an empty one",
+        let legacy = dir.join("cluster.json").exists();
+        let named = dir.join(vecshard_host::collections::COLLECTIONS_DIR).is_dir();
+        if !legacy && !named && !vecshard_host::datadir::is_missing_or_empty(dir)? {
+            bail!(
+                "{} is not a vecshard data dir (no cluster.json, no collections/) and not empty; \
+                 build one with `vecshard build`, or point --data at a new directory",
                 dir.display()
-            ),
-            (shards, dim, true) => {
-                let expected = Expected { shards, dim, metric: a.metric, ..Expected::default() };
-                Cluster::open_expecting(dir, &expected, host)
-                    .with_context(|| format!("cannot open {}", dir.display()))?
-            }
-        };
-        let cluster = Arc::new(cluster);
-        let settings = cluster.manifest().settings.clone();
-        let shards: Vec<Arc<dyn ShardTransport>> =
-            cluster.shards().into_iter().map(|h| Arc::new(h) as Arc<dyn ShardTransport>).collect();
-        let n = shards.len();
-        let app = App::new(settings, shards, Arc::new(LocalHooks(cluster.clone())), cfg)?;
-        rt.block_on(listen(&a.http, vecshard_server::router(app), || {
-            format!("serving {} ({n} {} shard(s))", dir.display(), a.host.backend)
+            );
+        }
+        let colls = Arc::new(
+            Collections::open(dir, host)
+                .with_context(|| format!("cannot open {}", dir.display()))?,
+        );
+        if let (Some(n), Some(dim), None) = (a.shards, a.dim, colls.manifest(DEFAULT_COLLECTION)) {
+            let s = Settings::new(dim, a.metric.unwrap_or(WireMetric::Cosine));
+            eprintln!(
+                "creating an empty collection {DEFAULT_COLLECTION:?} of {n} shard(s), dim {dim}, \
+                 at {}",
+                dir.display()
+            );
+            colls.create(DEFAULT_COLLECTION, n, s)?;
+        }
+        if colls.manifest(DEFAULT_COLLECTION).is_some() {
+            // Open the default now, as before collections: a mismatch with
+            // the flags, or a damaged shard, stops the server at start.
+            let expected =
+                Expected { shards: a.shards, dim: a.dim, metric: a.metric, ..Expected::default() };
+            colls
+                .get_expecting(DEFAULT_COLLECTION, &expected)
+                .with_context(|| format!("cannot open {}", dir.display()))?;
+        }
+        let catalog = LocalCatalog::new(colls.clone(), cfg.clone(), a.shards.unwrap_or(1));
+        let router = vecshard_server::collections_router(Arc::new(catalog.clone()), &cfg);
+        let count = colls.list().len();
+        rt.block_on(listen(&a.http, router, || {
+            format!(
+                "serving {} ({count} collection(s), {} shards, opened on first use)",
+                dir.display(),
+                a.host.backend
+            )
         }))?;
         drop(rt);
         eprintln!("writing snapshots...");
-        match Arc::try_unwrap(cluster) {
+        drop(catalog);
+        match Arc::try_unwrap(colls) {
             Ok(c) => c.shutdown().context("checkpoint on shutdown")?,
             Err(c) => c.checkpoint_all().context("checkpoint on shutdown")?,
         }

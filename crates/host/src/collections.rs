@@ -471,6 +471,17 @@ impl Collections {
         Ok(true)
     }
 
+    /// The running cluster of `name`, if it is open; never opens, and
+    /// never waits for an open in progress (then `None`).
+    pub fn running(&self, name: &str) -> Option<Arc<Cluster>> {
+        let e = lock(&self.known).get(name).cloned()?;
+        let slot = e.slot.try_lock().ok()?;
+        if slot.deleted {
+            return None;
+        }
+        slot.cluster.clone()
+    }
+
     /// The collections whose shards are running.
     pub fn loaded(&self) -> Vec<(String, Arc<Cluster>)> {
         let entries: Vec<(String, Arc<Entry>)> =
