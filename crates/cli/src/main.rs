@@ -18,6 +18,7 @@ mod catalog;
 mod http;
 mod input;
 mod query;
+mod resp_backend;
 mod serve;
 
 use std::path::PathBuf;

@@ -80,6 +80,9 @@ pub const COLLECTIONS_DIR: &str = "collections";
 const TRASH_DIR: &str = ".trash";
 const TMP_PREFIX: &str = ".tmp-";
 const ROOT_MARKER: &str = "from-root";
+/// File name of a collection's front-end metadata (see
+/// [`Collections::create_with_meta`]).
+pub const META_FILE: &str = "meta.json";
 
 /// Checks a collection name: non-empty, at most [`MAX_NAME_BYTES`].
 pub fn check_name(name: &str) -> Result<()> {
@@ -143,6 +146,8 @@ struct Slot {
 struct Entry {
     dir: PathBuf,
     manifest: Manifest,
+    /// The contents of `meta.json`, if any.
+    meta: Option<Vec<u8>>,
     /// The default at the data dir's root.
     legacy: bool,
     slot: Mutex<Slot>,
@@ -261,6 +266,7 @@ impl Collections {
                 Arc::new(Entry {
                     dir: self.dir.clone(),
                     manifest,
+                    meta: None,
                     legacy: true,
                     slot: Mutex::default(),
                 }),
@@ -289,9 +295,21 @@ impl Collections {
                 ));
             }
             let manifest = Manifest::read(&e.path())?;
+            let mp = e.path().join(META_FILE);
+            let meta = match std::fs::read(&mp) {
+                Ok(b) => Some(b),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+                Err(err) => return Err(Error::io("read", &mp, err)),
+            };
             known.insert(
                 name,
-                Arc::new(Entry { dir: e.path(), manifest, legacy: false, slot: Mutex::default() }),
+                Arc::new(Entry {
+                    dir: e.path(),
+                    manifest,
+                    meta,
+                    legacy: false,
+                    slot: Mutex::default(),
+                }),
             );
         }
         *lock(&self.known) = known;
@@ -315,6 +333,12 @@ impl Collections {
     /// not exist.
     pub fn manifest(&self, name: &str) -> Option<Manifest> {
         lock(&self.known).get(name).map(|e| e.manifest.clone())
+    }
+
+    /// A collection's `meta.json` (read at startup), `None` if it has none
+    /// or does not exist.
+    pub fn meta(&self, name: &str) -> Option<Vec<u8>> {
+        lock(&self.known).get(name).and_then(|e| e.meta.clone())
     }
 
     /// The running collection `name`, starting its shards on first use.
@@ -351,6 +375,20 @@ impl Collections {
     /// [`ErrorKind::CollectionExists`](crate::ErrorKind::CollectionExists)
     /// when it exists with others. Nothing is started.
     pub fn create(&self, name: &str, shards: u32, settings: Settings) -> Result<bool> {
+        self.create_with_meta(name, shards, settings, None)
+    }
+
+    /// [`Collections::create`] that also stores `meta` (opaque bytes a
+    /// front end needs with the collection, such as the Redis protocol's
+    /// `REDUCE` projection) as `meta.json`, in the same atomic step. An
+    /// existing collection counts as equal only if its meta is equal too.
+    pub fn create_with_meta(
+        &self,
+        name: &str,
+        shards: u32,
+        settings: Settings,
+        meta: Option<&[u8]>,
+    ) -> Result<bool> {
         check_name(name)?;
         if shards == 0 || shards > MAX_SHARDS {
             return Err(Error::invalid_argument(format!(
@@ -362,7 +400,10 @@ impl Collections {
         }
         let _admin = lock(&self.admin);
         if let Some(e) = lock(&self.known).get(name) {
-            let d = e.manifest.differences(&Expected::exactly(shards, &settings));
+            let mut d = e.manifest.differences(&Expected::exactly(shards, &settings));
+            if e.meta.as_deref() != meta {
+                d.push(format!("{META_FILE} differs"));
+            }
             return if d.is_empty() { Ok(false) } else { Err(Error::collection_exists(name, d)) };
         }
         let cdir = self.cdir();
@@ -375,8 +416,14 @@ impl Collections {
                 let s = datadir::shard_dir(&tmp, i);
                 std::fs::create_dir(&s).map_err(|e| Error::io("create", &s, e))?;
             }
+            if let Some(m) = meta {
+                let p = tmp.join(META_FILE);
+                std::fs::write(&p, m)
+                    .and_then(|()| File::open(&p)?.sync_all())
+                    .map_err(|e| Error::io("write", &p, e))?;
+            }
             // Fsyncs the manifest and the temp folder (so the shard
-            // folders' entries too).
+            // folders' and meta.json's entries too).
             manifest.write(&tmp)?;
             failpoint::check("collections.create.rename")
                 .and_then(|()| std::fs::rename(&tmp, &dest))
@@ -389,7 +436,13 @@ impl Collections {
         sync_dir(&cdir)?;
         lock(&self.known).insert(
             name.to_string(),
-            Arc::new(Entry { dir: dest, manifest, legacy: false, slot: Mutex::default() }),
+            Arc::new(Entry {
+                dir: dest,
+                manifest,
+                meta: meta.map(<[u8]>::to_vec),
+                legacy: false,
+                slot: Mutex::default(),
+            }),
         );
         Ok(true)
     }

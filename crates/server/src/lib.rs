@@ -43,6 +43,7 @@ mod collections;
 mod error;
 mod http_shard;
 pub mod metrics;
+mod resp;
 
 pub use api::{router, shard_router, App, Hooks, NoHooks, ServerConfig};
 /// The router type both router constructors return.
@@ -52,6 +53,7 @@ pub use collections::{
 };
 pub use error::ApiError;
 pub use http_shard::{HttpShard, SHARD_CONTENT_TYPE};
+pub use resp::{serve_resp, RespOptions};
 
 use std::future::Future;
 use std::sync::Arc;
