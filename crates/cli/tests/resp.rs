@@ -109,3 +109,52 @@ fn resp_is_off_unless_asked_and_needs_a_data_dir() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("--data"), "{err}");
 }
+
+/// Raw bytes, no client library: limits and the idle timeout hold.
+#[test]
+fn resp_connections_are_bounded_by_the_frame_limits_and_the_idle_timeout() {
+    use std::io::Write;
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+
+    let dir = tmpdir("resp-limits");
+    let data = dir.join("data");
+    let mut child = Command::new(BIN)
+        .args(["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .args(["--resp", "127.0.0.1:0", "--resp-idle-timeout", "1s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn vecshard");
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let addr = loop {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "server exited");
+        if let Some(i) = line.find("redis://") {
+            break line[i + 8..].split_whitespace().next().unwrap().to_string();
+        }
+    };
+    let read_all = |s: &mut TcpStream| {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut v = Vec::new();
+        let _ = s.read_to_end(&mut v);
+        String::from_utf8_lossy(&v).into_owned()
+    };
+    // A bulk string over the 1 MiB limit: an error line, then the
+    // connection closes without the server reading (or buffering) it.
+    let mut s = TcpStream::connect(&addr).unwrap();
+    s.write_all(b"*2\r\n$4\r\nECHO\r\n$2000000\r\n").unwrap();
+    let got = read_all(&mut s);
+    assert!(got.starts_with("-ERR") && got.contains("limit"), "{got:?}");
+    // An idle connection is closed after the timeout; a live one answers.
+    let mut s = TcpStream::connect(&addr).unwrap();
+    s.write_all(b"PING\r\n").unwrap();
+    let t = Instant::now();
+    let got = read_all(&mut s);
+    assert_eq!(got, "+PONG\r\n");
+    let waited = t.elapsed();
+    assert!(waited >= Duration::from_millis(900), "closed after {waited:?}, before the timeout");
+    let _ = child.kill();
+    let _ = child.wait();
+}
