@@ -14,9 +14,11 @@
 
 mod bench;
 mod build;
+mod catalog;
 mod http;
 mod input;
 mod query;
+mod resp_backend;
 mod serve;
 
 use std::path::PathBuf;

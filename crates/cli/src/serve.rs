@@ -9,9 +9,13 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use futures::future::BoxFuture;
 use vecshard_coordinator::ShardTransport;
-use vecshard_host::{Cluster, Expected, FsyncPolicy};
+use vecshard_host::collections::DEFAULT_COLLECTION;
+use vecshard_host::{Cluster, Collections, Expected, FsyncPolicy};
 use vecshard_server::metrics::ShardGauges;
 use vecshard_server::{App, Hooks, HttpShard, ServerConfig};
+
+use crate::catalog::LocalCatalog;
+use crate::resp_backend::RespBackend;
 use vecshard_shard::{Request, Response, Settings, WireMetric};
 
 use crate::build::parse_metric;
@@ -86,7 +90,7 @@ impl HttpArgs {
 /// shard-serve`.
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  vecshard serve --data data/glove\n  vecshard serve --data data/new --shards 4 --dim 384 --metric cosine   # creates an empty cluster\n  vecshard serve --remote http://10.0.0.2:7701,http://10.0.0.3:7701 --token $T\n\nRoutes: POST /v1/vectors, GET|DELETE /v1/vectors/{key}, POST /v1/search, GET /v1/info,\n        POST /v1/checkpoint, GET /healthz, GET /metrics"
+    after_help = "Examples:\n  vecshard serve --data data/glove\n  vecshard serve --data data/new --shards 4 --dim 384 --metric cosine   # creates an empty cluster\n  vecshard serve --remote http://10.0.0.2:7701,http://10.0.0.3:7701 --token $T\n  vecshard serve --data data/many --resp 127.0.0.1:6379   # and: redis-cli -p 6379 VADD s VALUES 2 1 0 a\n\nRoutes: POST /v1/vectors, GET|DELETE /v1/vectors/{key}, POST /v1/search, GET /v1/info,\n        POST /v1/checkpoint, GET /healthz, GET /metrics; GET /v1/collections,\n        PUT|GET|DELETE /v1/collections/{name}, /v1/collections/{name}/<any route above>"
 )]
 pub struct ServeArgs {
     /// Data dir to serve (created empty if missing and --shards/--dim are given).
@@ -111,6 +115,19 @@ pub struct ServeArgs {
     /// Fail searches when a shard is missing instead of answering partially.
     #[arg(long)]
     pub strict: bool,
+    /// Also serve the Redis vector-sets protocol (RESP2 and RESP3: VADD,
+    /// VSIM, ...) on this address, e.g. 127.0.0.1:6379, over the same
+    /// collections (one Redis key = one collection). Off by default.
+    /// --token is then required through AUTH or HELLO ... AUTH.
+    #[arg(long, value_name = "ADDR")]
+    pub resp: Option<SocketAddr>,
+    /// Most RESP connections open at once; further clients wait in the
+    /// listen backlog.
+    #[arg(long, default_value_t = 1024)]
+    pub resp_max_connections: usize,
+    /// Close a RESP connection that sends nothing for this long.
+    #[arg(long, default_value = "300s", value_parser = parse_duration)]
+    pub resp_idle_timeout: Duration,
     #[command(flatten)]
     pub http: HttpArgs,
     #[command(flatten)]
@@ -139,7 +156,7 @@ pub struct ShardServeArgs {
 }
 
 /// Local shards: gauges and checkpoints from the host cluster.
-struct LocalHooks(Arc<Cluster>);
+pub(crate) struct LocalHooks(pub(crate) Arc<Cluster>);
 
 impl Hooks for LocalHooks {
     fn gauges(&self) -> Vec<ShardGauges> {
@@ -181,42 +198,76 @@ fn runtime(threads: u16) -> Result<tokio::runtime::Runtime> {
 }
 
 pub fn run(a: ServeArgs) -> Result<()> {
+    if a.resp.is_some() && a.data.is_none() {
+        bail!("--resp serves the collections of a data dir: it needs --data (not --remote)");
+    }
     let rt = runtime(a.http.http_threads)?;
     let cfg = a.http.config(a.strict);
     if let Some(dir) = &a.data {
         let host = a.host.config(a.fsync);
-        let cluster = match (a.shards, a.dim, dir.join("cluster.json").exists()) {
-            (Some(n), Some(dim), false) => {
-                let s = Settings::new(dim, a.metric.unwrap_or(WireMetric::Cosine));
-                eprintln!(
-                    "creating an empty cluster of {n} shard(s), dim {dim}, at {}",
-                    dir.display()
-                );
-                Cluster::create(dir, n, s, host)?
-            }
-            (_, _, false) => bail!(
-                "{} is not a vecshard data dir (no cluster.json); build one with `vecshard build`, \
-                 or pass --shards N --dim D [--metric M] to start an empty one",
+        let legacy = dir.join("cluster.json").exists();
+        let named = dir.join(vecshard_host::collections::COLLECTIONS_DIR).is_dir();
+        if !legacy && !named && !vecshard_host::datadir::is_missing_or_empty(dir)? {
+            bail!(
+                "{} is not a vecshard data dir (no cluster.json, no collections/) and not empty; \
+                 build one with `vecshard build`, or point --data at a new directory",
                 dir.display()
-            ),
-            (shards, dim, true) => {
-                let expected = Expected { shards, dim, metric: a.metric, ..Expected::default() };
-                Cluster::open_expecting(dir, &expected, host)
-                    .with_context(|| format!("cannot open {}", dir.display()))?
+            );
+        }
+        let colls = Arc::new(
+            Collections::open(dir, host)
+                .with_context(|| format!("cannot open {}", dir.display()))?,
+        );
+        if let (Some(n), Some(dim), None) = (a.shards, a.dim, colls.manifest(DEFAULT_COLLECTION)) {
+            let s = Settings::new(dim, a.metric.unwrap_or(WireMetric::Cosine));
+            eprintln!(
+                "creating an empty collection {DEFAULT_COLLECTION:?} of {n} shard(s), dim {dim}, \
+                 at {}",
+                dir.display()
+            );
+            colls.create(DEFAULT_COLLECTION, n, s)?;
+        }
+        if colls.manifest(DEFAULT_COLLECTION).is_some() {
+            // Open the default now, as before collections: a mismatch with
+            // the flags, or a damaged shard, stops the server at start.
+            let expected =
+                Expected { shards: a.shards, dim: a.dim, metric: a.metric, ..Expected::default() };
+            colls
+                .get_expecting(DEFAULT_COLLECTION, &expected)
+                .with_context(|| format!("cannot open {}", dir.display()))?;
+        }
+        let catalog = LocalCatalog::new(colls.clone(), cfg.clone(), a.shards.unwrap_or(1));
+        let router = vecshard_server::collections_router(Arc::new(catalog.clone()), &cfg);
+        let count = colls.list().len();
+        let backend =
+            Arc::new(RespBackend::new(colls.clone(), catalog.clone(), a.shards.unwrap_or(1)));
+        rt.block_on(async {
+            let http = listen(&a.http, router, || {
+                format!(
+                    "serving {} ({count} collection(s), {} shards, opened on first use)",
+                    dir.display(),
+                    a.host.backend
+                )
+            });
+            match a.resp {
+                None => http.await,
+                Some(addr) => {
+                    let opts = vecshard_server::RespOptions {
+                        token: a.http.token.clone(),
+                        limits: vecshard_resp::Limits::default(),
+                        max_connections: a.resp_max_connections,
+                        idle_timeout: a.resp_idle_timeout,
+                    };
+                    let (h, r) = tokio::join!(http, listen_resp(addr, backend.clone(), opts));
+                    h.and(r)
+                }
             }
-        };
-        let cluster = Arc::new(cluster);
-        let settings = cluster.manifest().settings.clone();
-        let shards: Vec<Arc<dyn ShardTransport>> =
-            cluster.shards().into_iter().map(|h| Arc::new(h) as Arc<dyn ShardTransport>).collect();
-        let n = shards.len();
-        let app = App::new(settings, shards, Arc::new(LocalHooks(cluster.clone())), cfg)?;
-        rt.block_on(listen(&a.http, vecshard_server::router(app), || {
-            format!("serving {} ({n} {} shard(s))", dir.display(), a.host.backend)
-        }))?;
+        })?;
         drop(rt);
         eprintln!("writing snapshots...");
-        match Arc::try_unwrap(cluster) {
+        drop(backend);
+        drop(catalog);
+        match Arc::try_unwrap(colls) {
             Ok(c) => c.shutdown().context("checkpoint on shutdown")?,
             Err(c) => c.checkpoint_all().context("checkpoint on shutdown")?,
         }
@@ -297,6 +348,26 @@ async fn listen(
         http.serve_options(),
     )
     .await?;
+    Ok(())
+}
+
+async fn listen_resp(
+    addr: SocketAddr,
+    backend: Arc<RespBackend>,
+    opts: vecshard_server::RespOptions,
+) -> Result<()> {
+    if opts.token.is_none() && !addr.ip().is_loopback() {
+        eprintln!(
+            "WARNING: serving the Redis protocol on {addr} without --token: anyone who can reach \
+             this address can read and change every collection. Pass --token, or use 127.0.0.1."
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} for --resp"))?;
+    eprintln!("Redis protocol (RESP2/3) on redis://{}", listener.local_addr()?);
+    vecshard_server::serve_resp(listener, backend, vecshard_server::shutdown_signal(), opts)
+        .await?;
     Ok(())
 }
 

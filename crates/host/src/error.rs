@@ -97,6 +97,25 @@ pub enum ErrorKind {
         /// What is wrong.
         message: String,
     },
+    /// A collection name that cannot be stored: empty, or longer than
+    /// [`crate::collections::MAX_NAME_BYTES`].
+    InvalidName {
+        /// Why.
+        message: String,
+    },
+    /// No collection has this name.
+    CollectionNotFound {
+        /// The name.
+        name: String,
+    },
+    /// `create` of a collection that exists with other settings. Nothing
+    /// was changed.
+    CollectionExists {
+        /// The name.
+        name: String,
+        /// One line per field that differs.
+        differences: Vec<String>,
+    },
 }
 
 impl Error {
@@ -182,6 +201,15 @@ impl Error {
             ErrorKind::InvalidArgument { message } => {
                 ErrorKind::InvalidArgument { message: message.clone() }
             }
+            ErrorKind::InvalidName { message } => {
+                ErrorKind::InvalidName { message: message.clone() }
+            }
+            ErrorKind::CollectionNotFound { name } => {
+                ErrorKind::CollectionNotFound { name: name.clone() }
+            }
+            ErrorKind::CollectionExists { name, differences } => {
+                ErrorKind::CollectionExists { name: name.clone(), differences: differences.clone() }
+            }
         })
     }
 
@@ -199,6 +227,18 @@ impl Error {
 
     pub(crate) fn invalid_argument(message: impl Into<String>) -> Error {
         Error::new(ErrorKind::InvalidArgument { message: message.into() })
+    }
+
+    pub(crate) fn invalid_name(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::InvalidName { message: message.into() })
+    }
+
+    pub(crate) fn collection_not_found(name: &str) -> Error {
+        Error::new(ErrorKind::CollectionNotFound { name: name.to_string() })
+    }
+
+    pub(crate) fn collection_exists(name: &str, differences: Vec<String>) -> Error {
+        Error::new(ErrorKind::CollectionExists { name: name.to_string(), differences })
     }
 }
 
@@ -260,6 +300,18 @@ impl fmt::Display for Error {
             ErrorKind::Wasm { message } => write!(f, "wasm engine: {message}"),
             ErrorKind::Shard { shard, message } => write!(f, "shard {shard}: {message}"),
             ErrorKind::InvalidArgument { message } => write!(f, "{message}"),
+            ErrorKind::InvalidName { message } => write!(f, "invalid collection name: {message}"),
+            ErrorKind::CollectionNotFound { name } => write!(
+                f,
+                "collection {name:?} does not exist; create it first (PUT \
+                 /v1/collections/{{name}} with its settings)"
+            ),
+            ErrorKind::CollectionExists { name, differences } => write!(
+                f,
+                "collection {name:?} already exists with other settings ({}); delete it first \
+                 or use another name. Nothing was changed",
+                differences.join("; ")
+            ),
         }
     }
 }

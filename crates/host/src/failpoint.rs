@@ -39,6 +39,10 @@
 //! | `snapshot.dirsync` | fsyncing the shard folder after that rename |
 //! | `tmp.remove` | removing a leftover `*.tmp` file |
 //! | `manifest.create`, `.write`, `.fsync`, `.rename`, `.dirsync` | `cluster.json` (create only) |
+//! | `collections.create.rename` | renaming a new collection's temp folder into place |
+//! | `collections.delete.rename` | renaming a deleted collection into `.trash` |
+//! | `collections.delete.remove` | removing it from `.trash` |
+//! | `collections.tmp.remove` | cleaning up a failed create's temp folder |
 
 use std::collections::HashMap;
 use std::io;
@@ -66,6 +70,10 @@ pub const NAMES: &[&str] = &[
     "manifest.fsync",
     "manifest.rename",
     "manifest.dirsync",
+    "collections.create.rename",
+    "collections.delete.rename",
+    "collections.delete.remove",
+    "collections.tmp.remove",
 ];
 
 /// What a failpoint does when it fires.

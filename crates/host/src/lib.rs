@@ -53,6 +53,7 @@
 //! ```
 
 mod cluster;
+pub mod collections;
 mod config;
 pub mod datadir;
 pub mod engine;
@@ -62,6 +63,7 @@ pub mod wal;
 mod worker;
 
 pub use cluster::Cluster;
+pub use collections::{CollectionSummary, Collections};
 pub use config::{Backend, FsyncPolicy, HostConfig};
 pub use datadir::{Expected, FormatVersions, Manifest};
 pub use engine::{NativeShard, ShardEngine, StreamFail, Trap, TrapKind, WasmRuntime, WasmShard};

@@ -184,10 +184,10 @@ pub fn shard_router(shard: Arc<dyn ShardTransport>, id: u32, cfg: ServerConfig) 
         .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
 }
 
-struct Guard {
-    token: Option<String>,
-    timeout: Duration,
-    metrics: Arc<Metrics>,
+pub(crate) struct Guard {
+    pub(crate) token: Option<String>,
+    pub(crate) timeout: Duration,
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 /// Constant-time comparison, so the token cannot be guessed byte by byte
@@ -207,12 +207,13 @@ fn route_label(path: Option<&MatchedPath>) -> &'static str {
         Some("/v1/shard") => "shard",
         Some("/healthz") => "healthz",
         Some("/metrics") => "metrics",
+        Some("/v1/collections") | Some("/v1/collections/{name}") => "collections",
         _ => "other",
     }
 }
 
 /// Every request: bearer token, deadline, metrics.
-async fn guard_layer(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Response {
+pub(crate) async fn guard_layer(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = route_label(req.extensions().get::<MatchedPath>());
     if let Some(want) = &g.token {
@@ -260,7 +261,7 @@ async fn not_found() -> ApiError {
     )
 }
 
-fn body(b: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+pub(crate) fn body(b: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     b.map_err(|r| {
         let status = r.status();
         let code =
@@ -269,7 +270,7 @@ fn body(b: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     })
 }
 
-fn parse<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ApiError> {
+pub(crate) fn parse<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request("bad_json", format!("request body is not valid: {e}")))
 }

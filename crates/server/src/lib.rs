@@ -15,6 +15,13 @@
 //!   | `GET /healthz` | | `ok`, `degraded: ...` (200) or `down` (503) |
 //!   | `GET /metrics` | | Prometheus text |
 //!
+//! - [`collections_router`]: the same routes for many named collections
+//!   behind a [`Catalog`]: `GET /v1/collections`, `PUT|GET|DELETE
+//!   /v1/collections/{name}` (the `PUT` body is `{"dim", "metric"?,
+//!   "shards"?, "m"?, "ef_construction"?, "ef_search"?, "quantization"?,
+//!   "seed"?}`), every route above under `/v1/collections/{name}/...`, and
+//!   the routes above as they are for the collection `default`.
+//!
 //! - [`shard_router`]: one shard for a coordinator on another machine,
 //!   `POST /v1/shard` with the postcard protocol as the body (plus
 //!   `/healthz` and `/metrics`). [`HttpShard`] is the matching client, a
@@ -32,15 +39,21 @@
 //! (memory gauges, restarts, checkpoints).
 
 mod api;
+mod collections;
 mod error;
 mod http_shard;
 pub mod metrics;
+mod resp;
 
 pub use api::{router, shard_router, App, Hooks, NoHooks, ServerConfig};
 /// The router type both router constructors return.
 pub use axum::Router;
+pub use collections::{
+    collections_router, Catalog, CollectionSpec, CollectionView, DEFAULT_COLLECTION,
+};
 pub use error::ApiError;
 pub use http_shard::{HttpShard, SHARD_CONTENT_TYPE};
+pub use resp::{serve_resp, RespOptions};
 
 use std::future::Future;
 use std::sync::Arc;
