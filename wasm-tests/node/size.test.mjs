@@ -2,7 +2,7 @@
 // downloads, vecshard_bg.wasm, must stay within 100 KB gzipped (-9). The
 // Cluster module (vecshard_cluster_bg.wasm) is loaded only by `Cluster`.
 //
-// The module is still over that budget (118.4 KB: see ARCHITECTURE.md
+// The module is still over that budget (125.5 KB: see ARCHITECTURE.md
 // § crates/wasm, "Size", for where the bytes go and what would close the
 // gap), so that check is a `todo`: it runs, prints both sizes and fails
 // visibly as TODO without failing the suite. Remove the `todo` when the
@@ -19,10 +19,15 @@ import { packageDir } from '../lib/proc.mjs';
 const BUDGET = 100_000;
 /**
  * Measured on 2026-11-30: 119,608 bytes with Node's zlib at level 9 (what
- * this file measures; GNU `gzip -9` says 118,441), plus room for small
- * changes. Lower it as the module shrinks.
+ * this file measures; GNU `gzip -9` says 118,441) on the size branch; after
+ * merging it with streaming snapshots in core (the chunked loader and
+ * writer) and the filter's exact plans and `eval_with`, 125,498 (raw
+ * 266,856 -> 283,400 bytes; which part grew by how much is not measured:
+ * the build has no name section). The ceiling was raised to that plus
+ * room for small changes: it guards against growth, it is not the budget.
+ * Lower it as the module shrinks.
  */
-const CEILING = 121_500;
+const CEILING = 126_500;
 
 function sizes() {
   const size = (f) => {
@@ -32,7 +37,7 @@ function sizes() {
   return { index: size('vecshard_bg.wasm'), cluster: size('vecshard_cluster_bg.wasm') };
 }
 
-test('the Index module is within 100 KB gzipped', { todo: 'the Index module with attributes and filters is over its budget (118.4 KB)' }, () => {
+test('the Index module is within 100 KB gzipped', { todo: 'the Index module with attributes and filters is over its budget (125.5 KB)' }, () => {
   const { index, cluster } = sizes();
   console.log(`vecshard_bg.wasm (Index): ${index.raw} bytes, ${index.gz} gzipped; vecshard_cluster_bg.wasm (Cluster): ${cluster.raw} bytes, ${cluster.gz} gzipped; budget ${BUDGET}`);
   assert.ok(index.gz <= BUDGET, `the Index module is ${index.gz} bytes gzipped, over ${BUDGET}`);
