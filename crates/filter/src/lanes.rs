@@ -23,7 +23,7 @@ use alloc::vec::Vec;
 
 use crate::compile::Ins;
 use crate::num::{fmod, pow};
-use crate::ops::BinOp;
+use crate::ops::{b2n, BinOp};
 use crate::value::Value;
 use crate::Filter;
 
@@ -48,15 +48,6 @@ pub struct Lanes {
     code: Vec<LIns>,
     max_stack: usize,
     fields: usize,
-}
-
-#[inline]
-fn b2n(b: bool) -> f64 {
-    if b {
-        1.0
-    } else {
-        0.0
-    }
 }
 
 impl Filter {

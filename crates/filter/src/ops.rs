@@ -128,7 +128,7 @@ pub(crate) fn is_in(a: Operand<'_>, b: Operand<'_>) -> bool {
 }
 
 #[inline]
-fn b2n(b: bool) -> f64 {
+pub(crate) fn b2n(b: bool) -> f64 {
     if b {
         1.0
     } else {

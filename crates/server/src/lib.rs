@@ -122,24 +122,11 @@ pub async fn serve_with(
     http.timer(TokioTimer::new()).header_read_timeout(opts.header_read_timeout).keep_alive(true);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let permit = tokio::select! {
-            p = permits.clone().acquire_owned() => p.expect("the semaphore is never closed"),
-            () = &mut shutdown => break,
+        let Some((stream, permit)) =
+            accept_permitted(&listener, &permits, &mut shutdown, "HTTP").await
+        else {
+            break;
         };
-        let stream = tokio::select! {
-            r = listener.accept() => match r {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait instead of
-                    // spinning; the error is the kernel's, not the client's.
-                    eprintln!("vecshard: accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let _ = stream.set_nodelay(true);
         let conn =
             http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(router.clone()));
         let conn = graceful.watch(conn);
@@ -161,6 +148,39 @@ pub async fn serve_with(
     conns.abort_all();
     while conns.join_next().await.is_some() {}
     Ok(())
+}
+
+/// The next connection of an accept loop: waits for a free slot of
+/// `permits` (the connection cap), then for a client, and returns both, with
+/// Nagle off; `None` once `shutdown` resolves. Accept errors (out of file
+/// descriptors and the like) are the kernel's, not a client's: they are
+/// logged and retried after a pause instead of spinning. The HTTP and RESP
+/// listeners share it.
+pub(crate) async fn accept_permitted(
+    listener: &tokio::net::TcpListener,
+    permits: &Arc<tokio::sync::Semaphore>,
+    shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+    what: &str,
+) -> Option<(tokio::net::TcpStream, tokio::sync::OwnedSemaphorePermit)> {
+    let permit = tokio::select! {
+        p = permits.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+        () = shutdown.as_mut() => return None,
+    };
+    loop {
+        tokio::select! {
+            r = listener.accept() => match r {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    return Some((stream, permit));
+                }
+                Err(e) => {
+                    eprintln!("vecshard: {what} accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            () = shutdown.as_mut() => return None,
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -57,22 +57,11 @@ where
     let mut conns = tokio::task::JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let permit = tokio::select! {
-            p = permits.clone().acquire_owned() => p.expect("the semaphore is never closed"),
-            () = &mut shutdown => break,
+        let Some((stream, permit)) =
+            crate::accept_permitted(&listener, &permits, &mut shutdown, "RESP").await
+        else {
+            break;
         };
-        let stream = tokio::select! {
-            r = listener.accept() => match r {
-                Ok((s, _)) => s,
-                Err(e) => {
-                    eprintln!("vecshard: RESP accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let _ = stream.set_nodelay(true);
         let id = ids.fetch_add(1, Ordering::Relaxed);
         let (backend, opts) = (backend.clone(), opts.clone());
         conns.spawn(async move {
