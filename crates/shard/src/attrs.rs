@@ -27,7 +27,7 @@
 //! rare field costs memory by its elements, not by the slot space.
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::{btree_map, BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
@@ -44,9 +44,10 @@ pub(crate) struct Incoming {
 }
 
 /// What the store keeps per element: the bytes (the typed values are in
-/// the columns).
+/// the columns), in one exact-size allocation held inline in the slot
+/// table (a boxed `Vec` was a second allocation of 24 bytes per element).
 pub(crate) struct Entry {
-    pub raw: Vec<u8>,
+    pub raw: Box<[u8]>,
 }
 
 /// One field's value for one element, as a column holds it.
@@ -106,7 +107,7 @@ struct Column {
     arrays: usize,
     /// Heap bytes of the values (strings, arrays).
     heap: usize,
-    eq: BTreeMap<EqKey, SlotSet>,
+    eq: EqIndex,
     num: BTreeSet<(Num, u32)>,
 }
 
@@ -117,7 +118,7 @@ impl Column {
             count: 0,
             arrays: 0,
             heap: 0,
-            eq: BTreeMap::new(),
+            eq: EqIndex::default(),
             num: BTreeSet::new(),
         }
     }
@@ -222,36 +223,52 @@ impl Column {
             Cells::Dense(v) => v.capacity() * core::mem::size_of::<Cell>(),
             Cells::Sparse(m) => m.len() * (core::mem::size_of::<Cell>() + 24),
         };
-        cells
-            + self.heap
-            + self.eq.values().map(SlotSet::bytes).sum::<usize>()
-            + self.num.len() * NUM_ENTRY_BYTES
+        cells + self.heap + self.eq.bytes() + self.num.len() * NUM_ENTRY_BYTES
     }
 }
 
-/// A set of slots: a sorted vector while small, a bitmap once a bitmap is
-/// smaller (more than one slot in 32 of the slot space).
+/// A set of slots, 16 bytes. A field with many distinct values (an id, a
+/// price, a float) has mostly one slot per key, so a single slot is kept
+/// inline: no allocation, and the key's B-tree entry is 24 bytes, where a
+/// boxed one-element vector cost an allocation and 40 (issue 11's memory
+/// goal). A larger set is a sorted vector while small and a bitmap once a
+/// bitmap is smaller (more than one slot in 32 of the slot space).
 #[derive(Clone, Debug)]
 pub(crate) enum SlotSet {
+    One(u32),
+    Many(Box<Many>),
+}
+
+/// A set of two or more slots (see [`SlotSet`]).
+#[derive(Clone, Debug)]
+pub(crate) enum Many {
     Sorted(Vec<u32>),
     Bits { words: Vec<u64>, len: usize },
 }
 
 impl SlotSet {
-    fn new() -> SlotSet {
-        SlotSet::Sorted(Vec::new())
-    }
-
     pub fn len(&self) -> usize {
         match self {
-            SlotSet::Sorted(v) => v.len(),
-            SlotSet::Bits { len, .. } => *len,
+            SlotSet::One(_) => 1,
+            SlotSet::Many(m) => match &**m {
+                Many::Sorted(v) => v.len(),
+                Many::Bits { len, .. } => *len,
+            },
         }
     }
 
     fn insert(&mut self, slot: u32) {
-        match self {
-            SlotSet::Sorted(v) => {
+        let m = match self {
+            SlotSet::One(s) if *s == slot => return,
+            SlotSet::One(s) => {
+                let (a, b) = if *s < slot { (*s, slot) } else { (slot, *s) };
+                *self = SlotSet::Many(Box::new(Many::Sorted(alloc::vec![a, b])));
+                return;
+            }
+            SlotSet::Many(m) => &mut **m,
+        };
+        match m {
+            Many::Sorted(v) => {
                 if let Err(at) = v.binary_search(&slot) {
                     v.insert(at, slot);
                 }
@@ -262,10 +279,10 @@ impl SlotSet {
                     for &s in v.iter() {
                         words[s as usize / 64] |= 1 << (s % 64);
                     }
-                    *self = SlotSet::Bits { len: v.len(), words };
+                    *m = Many::Bits { len: v.len(), words };
                 }
             }
-            SlotSet::Bits { words, len } => {
+            Many::Bits { words, len } => {
                 let w = slot as usize / 64;
                 if w >= words.len() {
                     words.resize(w + 1, 0);
@@ -279,45 +296,160 @@ impl SlotSet {
         }
     }
 
-    fn remove(&mut self, slot: u32) {
-        match self {
-            SlotSet::Sorted(v) => {
+    /// Removes `slot`; returns whether the set is now empty (the caller
+    /// drops the key).
+    fn remove(&mut self, slot: u32) -> bool {
+        let m = match self {
+            SlotSet::One(s) => return *s == slot,
+            SlotSet::Many(m) => &mut **m,
+        };
+        match m {
+            Many::Sorted(v) => {
                 if let Ok(at) = v.binary_search(&slot) {
                     v.remove(at);
                 }
+                if let [one] = v[..] {
+                    *self = SlotSet::One(one);
+                }
             }
-            SlotSet::Bits { words, len } => {
+            Many::Bits { words, len } => {
                 let w = slot as usize / 64;
                 let bit = 1u64 << (slot % 64);
                 if w < words.len() && words[w] & bit != 0 {
                     words[w] &= !bit;
                     *len -= 1;
                 }
+                // A bitmap stays a bitmap (hysteresis) until it is empty.
+                return *len == 0;
             }
         }
+        false
     }
 
     fn extend_into(&self, out: &mut Vec<u32>) {
         match self {
-            SlotSet::Sorted(v) => out.extend_from_slice(v),
-            SlotSet::Bits { words, .. } => {
-                for (i, &w) in words.iter().enumerate() {
-                    let mut w = w;
-                    while w != 0 {
-                        let b = w.trailing_zeros();
-                        out.push(i as u32 * 64 + b);
-                        w &= w - 1;
+            SlotSet::One(s) => out.push(*s),
+            SlotSet::Many(m) => match &**m {
+                Many::Sorted(v) => out.extend_from_slice(v),
+                Many::Bits { words, .. } => {
+                    for (i, &w) in words.iter().enumerate() {
+                        let mut w = w;
+                        while w != 0 {
+                            let b = w.trailing_zeros();
+                            out.push(i as u32 * 64 + b);
+                            w &= w - 1;
+                        }
+                    }
+                }
+            },
+        }
+    }
+
+    /// Heap bytes besides the set itself.
+    fn bytes(&self) -> usize {
+        match self {
+            SlotSet::One(_) => 0,
+            SlotSet::Many(m) => {
+                core::mem::size_of::<Many>()
+                    + match &**m {
+                        Many::Sorted(v) => v.capacity() * 4,
+                        Many::Bits { words, .. } => words.capacity() * 8,
+                    }
+            }
+        }
+    }
+}
+
+/// A field's inverted index (`EqKey` -> slots), split by key kind so a
+/// number's key is its 8 bytes (an `EqKey` is 32, for its string case).
+#[derive(Default)]
+struct EqIndex {
+    null: Option<SlotSet>,
+    num: BTreeMap<u64, SlotSet>,
+    str_num: BTreeMap<u64, SlotSet>,
+    str: BTreeMap<Box<str>, SlotSet>,
+}
+
+/// Adds `slot` under `key` in one of [`EqIndex`]'s maps.
+fn map_insert<K: Ord>(m: &mut BTreeMap<K, SlotSet>, key: K, slot: u32) {
+    match m.entry(key) {
+        btree_map::Entry::Vacant(e) => {
+            e.insert(SlotSet::One(slot));
+        }
+        btree_map::Entry::Occupied(e) => e.into_mut().insert(slot),
+    }
+}
+
+/// Removes `slot` from under `key`, dropping the key when its set empties.
+fn map_remove<K: Ord + core::borrow::Borrow<Q>, Q: Ord + ?Sized>(
+    m: &mut BTreeMap<K, SlotSet>,
+    key: &Q,
+    slot: u32,
+) {
+    if m.get_mut(key).is_some_and(|set| set.remove(slot)) {
+        m.remove(key);
+    }
+}
+
+/// Rough heap bytes of a B-tree map's entries: the entry itself plus half
+/// again for node slack and headers (nodes hold up to 11 entries and are
+/// about two-thirds full after random inserts).
+fn map_bytes<K, V>(m: &BTreeMap<K, V>) -> usize {
+    m.len() * (core::mem::size_of::<K>() + core::mem::size_of::<V>()) * 3 / 2
+}
+
+impl EqIndex {
+    fn get(&self, key: &EqKey) -> Option<&SlotSet> {
+        match key {
+            EqKey::Null => self.null.as_ref(),
+            EqKey::Num(b) => self.num.get(b),
+            EqKey::StrNum(b) => self.str_num.get(b),
+            EqKey::Str(s) => self.str.get(s.as_str()),
+        }
+    }
+
+    fn insert(&mut self, key: EqKey, slot: u32) {
+        match key {
+            EqKey::Null => match &mut self.null {
+                Some(set) => set.insert(slot),
+                None => self.null = Some(SlotSet::One(slot)),
+            },
+            EqKey::Num(b) => map_insert(&mut self.num, b, slot),
+            EqKey::StrNum(b) => map_insert(&mut self.str_num, b, slot),
+            EqKey::Str(s) => {
+                // The key is allocated only for a value not seen before.
+                match self.str.get_mut(s.as_str()) {
+                    Some(set) => set.insert(slot),
+                    None => {
+                        self.str.insert(s.into_boxed_str(), SlotSet::One(slot));
                     }
                 }
             }
         }
     }
 
-    fn bytes(&self) -> usize {
-        match self {
-            SlotSet::Sorted(v) => v.capacity() * 4,
-            SlotSet::Bits { words, .. } => words.capacity() * 8,
+    fn remove(&mut self, key: &EqKey, slot: u32) {
+        match key {
+            EqKey::Null => {
+                if self.null.as_mut().is_some_and(|set| set.remove(slot)) {
+                    self.null = None;
+                }
+            }
+            EqKey::Num(b) => map_remove(&mut self.num, b, slot),
+            EqKey::StrNum(b) => map_remove(&mut self.str_num, b, slot),
+            EqKey::Str(s) => map_remove(&mut self.str, s.as_str(), slot),
         }
+    }
+
+    fn bytes(&self) -> usize {
+        let sets = |m: &BTreeMap<u64, SlotSet>| m.values().map(SlotSet::bytes).sum::<usize>();
+        self.null.as_ref().map_or(0, SlotSet::bytes)
+            + map_bytes(&self.num)
+            + sets(&self.num)
+            + map_bytes(&self.str_num)
+            + sets(&self.str_num)
+            + map_bytes(&self.str)
+            + self.str.iter().map(|(k, v)| k.len() + v.bytes()).sum::<usize>()
     }
 }
 
@@ -367,7 +499,7 @@ pub(crate) enum Estimate {
 /// per-field indexes over them.
 #[derive(Default)]
 pub(crate) struct AttrStore {
-    slots: Vec<Option<Box<Entry>>>,
+    slots: Vec<Option<Entry>>,
     with: usize,
     raw_bytes: usize,
     fields: BTreeMap<String, Column>,
@@ -462,12 +594,12 @@ impl AttrStore {
     /// Heap bytes of the attributes: raw bytes, typed values, indexes.
     pub fn bytes(&self) -> usize {
         let cols: usize = self.fields.iter().map(|(name, c)| name.len() + c.bytes()).sum();
-        self.raw_bytes + cols + self.slots.capacity() * 8
+        self.raw_bytes + cols + self.slots.capacity() * core::mem::size_of::<Option<Entry>>()
     }
 
     /// The attributes of `slot`, if it has any.
     pub fn get(&self, slot: u32) -> Option<&Entry> {
-        self.slots.get(slot as usize).and_then(|e| e.as_deref())
+        self.slots.get(slot as usize).and_then(Option::as_ref)
     }
 
     /// Whether `slot` has attributes.
@@ -507,7 +639,7 @@ impl AttrStore {
                     None => self.fields.entry(field).or_insert_with(Column::new),
                 };
                 for key in eq_keys(&v) {
-                    col.eq.entry(key).or_insert_with(SlotSet::new).insert(slot);
+                    col.eq.insert(key, slot);
                 }
                 if let Some(x) = range_value(&v) {
                     col.num.insert((num(x), slot));
@@ -515,7 +647,7 @@ impl AttrStore {
                 col.put(slot, Cell::of(v), space);
             }
         }
-        self.slots[i] = Some(Box::new(Entry { raw }));
+        self.slots[i] = Some(Entry { raw: raw.into_boxed_slice() });
     }
 
     /// Removes the attributes of `slot` (if any) from the store and indexes.
@@ -531,12 +663,7 @@ impl AttrStore {
         for (field, v) in t.iter() {
             let Some(col) = self.fields.get_mut(field) else { continue };
             for key in eq_keys(v) {
-                if let Some(set) = col.eq.get_mut(&key) {
-                    set.remove(slot);
-                    if set.len() == 0 {
-                        col.eq.remove(&key);
-                    }
-                }
+                col.eq.remove(&key, slot);
             }
             if let Some(x) = range_value(v) {
                 col.num.remove(&(num(x), slot));
@@ -550,7 +677,7 @@ impl AttrStore {
 
     /// Every `(slot, entry)` with attributes.
     pub fn iter(&self) -> impl Iterator<Item = (u32, &Entry)> + '_ {
-        self.slots.iter().enumerate().filter_map(|(i, e)| e.as_deref().map(|e| (i as u32, e)))
+        self.slots.iter().enumerate().filter_map(|(i, e)| e.as_ref().map(|e| (i as u32, e)))
     }
 
     /// What the indexes say about `plan`, collecting at most `cap` slots.
@@ -706,12 +833,15 @@ impl SlotBits {
 
     fn add_set(&mut self, set: &SlotSet) {
         match set {
-            SlotSet::Sorted(v) => v.iter().for_each(|&s| self.set(s)),
-            SlotSet::Bits { words, .. } => {
-                for (a, b) in self.0.iter_mut().zip(words) {
-                    *a |= b;
+            SlotSet::One(s) => self.set(*s),
+            SlotSet::Many(m) => match &**m {
+                Many::Sorted(v) => v.iter().for_each(|&s| self.set(s)),
+                Many::Bits { words, .. } => {
+                    for (a, b) in self.0.iter_mut().zip(words) {
+                        *a |= b;
+                    }
                 }
-            }
+            },
         }
     }
 }

@@ -281,7 +281,7 @@ impl Shard {
     /// The attribute bytes of `key`, if it is present and has attributes.
     pub fn attributes(&self, key: &str) -> Option<&[u8]> {
         let index = self.index.as_ref()?;
-        self.attrs.get(index.slot_of(key)?).map(|e| e.raw.as_slice())
+        self.attrs.get(index.slot_of(key)?).map(|e| &e.raw[..])
     }
 
     /// Decodes `bytes`, handles the request and encodes the response.
@@ -415,7 +415,7 @@ impl Shard {
             Request::Get { key } => {
                 let index = self.index.as_ref().ok_or_else(not_initialized)?;
                 let attributes =
-                    index.slot_of(&key).and_then(|s| self.attrs.get(s)).map(|e| e.raw.clone());
+                    index.slot_of(&key).and_then(|s| self.attrs.get(s)).map(|e| e.raw.to_vec());
                 let item = index.get(&key).map(|vector| ItemOut { attributes, key, vector });
                 Ok(Response::Item { item })
             }
@@ -458,7 +458,7 @@ impl Shard {
                 let slot = index.slot_of(&key);
                 Ok(Response::Attributes {
                     present: slot.is_some(),
-                    attributes: slot.and_then(|s| self.attrs.get(s)).map(|e| e.raw.clone()),
+                    attributes: slot.and_then(|s| self.attrs.get(s)).map(|e| e.raw.to_vec()),
                 })
             }
             Request::FilteredSearch {
@@ -513,7 +513,7 @@ impl Shard {
                         key: h.key.to_string(),
                         distance: h.distance,
                         attributes: if q.with_attributes {
-                            index.slot_of(h.key).and_then(|s| attrs.get(s)).map(|e| e.raw.clone())
+                            index.slot_of(h.key).and_then(|s| attrs.get(s)).map(|e| e.raw.to_vec())
                         } else {
                             None
                         },
@@ -733,7 +733,7 @@ impl PairSource for ShardPairs<'_> {
     }
     fn pair(&self, i: usize) -> Option<(&str, &[u8])> {
         let slot = *self.order.get(i)?;
-        Some((self.index.key_of(slot)?, self.attrs.get(slot)?.raw.as_slice()))
+        Some((self.index.key_of(slot)?, &self.attrs.get(slot)?.raw[..]))
     }
 }
 
