@@ -518,6 +518,10 @@ def query_phase(a, systems, servers, queries, truth, builds, cas_modes, n):
           + " | ".join(cell(s, lambda s: f"{bsecs(s):.1f} s, {n / bsecs(s):,.0f}/s"
                             f" (CAS {'yes' if bm[s] else 'no'})") for s in ("redis", "vecshard"))
           + f" | {ratio(lambda s: n / bsecs(s))} throughput |")
+    print("| build: server CPU per VADD (CPU time, not wall) | "
+          + " | ".join(cell(s, lambda s: f"{1e3 * bkey(s, 'srv_cores') * bsecs(s) / n:.2f} ms")
+                       for s in ("redis", "vecshard"))
+          + f" | {ratio(lambda s: bkey(s, 'srv_cores') * bsecs(s))} |")
     for c in cas_modes:
         print(f"| build, CAS {'yes' if c else 'no'} (median of {a.build_reps}) | "
               + " | ".join(cell(s, lambda s: "%.1f s" % med([r['secs'] for r in builds[(s, c)]]))
@@ -530,6 +534,11 @@ def query_phase(a, systems, servers, queries, truth, builds, cas_modes, n):
               + " | ".join(cell(s, lambda s: f"{med([t[0] for t in timed[(s, clients)]]):,.0f}")
                            for s in ("redis", "vecshard"))
               + f" | {ratio(lambda s: med([t[0] for t in timed[(s, clients)]]))} |")
+    for clients in (1, a.clients):
+        print(f"| VSIM: server CPU per query, {clients} conn | "
+              + " | ".join(cell(s, lambda s: "%.0f µs" % med(
+                  [1e6 * t[1] / t[0] for t in timed[(s, clients)]])) for s in ("redis", "vecshard"))
+              + f" | {ratio(lambda s: med([t[1] / t[0] for t in timed[(s, clients)]]))} |")
     print("| memory / vector: Redis used_memory, vecshard shard index_bytes | "
           + " | ".join(cell(s, lambda s: f"{bkey(s, 'used' if s == 'redis' else 'index'):,.0f} B")
                        for s in ("redis", "vecshard")) + " | |")
