@@ -238,7 +238,7 @@ fn the_header_codec_is_postcards() {
             slots: word(&mut rng) as u32,
             live: word(&mut rng) as u32,
             free: word(&mut rng) as u32,
-            entry: (rng.next_u64() % 2 == 0).then(|| word(&mut rng) as u32),
+            entry: (rng.next_u64() & 1 == 0).then(|| word(&mut rng) as u32),
             max_level: rng.next_u64() as u8,
             key_bytes: word(&mut rng),
             upper_words: word(&mut rng),
