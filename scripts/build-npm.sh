@@ -16,10 +16,9 @@
 # Then the hand-written wrapper and types from crates/wasm/js/ are copied in.
 # Prints each .wasm's size raw and gzipped, and says when the Index module
 # is over its budget of INDEX_GZIP_LIMIT bytes gzipped (-9); the test that
-# holds it to the budget is wasm-tests/node/size.test.mjs (a `todo` while
-# the module is over it, plus a hard ceiling so it cannot grow back: see
-# ARCHITECTURE.md § crates/wasm, "Size"). To compare the speed of two
-# builds: wasm-tests/bench/ab.mjs.
+# holds it to the budget is wasm-tests/node/size.test.mjs (see
+# ARCHITECTURE.md § crates/wasm, "Size", for where the bytes go). To
+# compare the speed of two builds: wasm-tests/bench/ab.mjs.
 # Usage: scripts/build-npm.sh
 # Env: VECSHARD_JS_TARGET_DIR (default ../target-js, so it does not wait on
 # the lock of the workspace's own target/).

@@ -6,7 +6,7 @@
 
 use alloc::boxed::Box;
 use alloc::string::String;
-use core::fmt;
+use core::fmt::{self, Write};
 
 /// An error from the vecshard core. Match on [`Error::kind`].
 #[derive(Clone, PartialEq)]
@@ -147,9 +147,13 @@ impl fmt::Display for Error {
                 crate::MAX_KEY_LEN
             ),
             ErrorKind::DuplicateKey { key } => {
-                write!(f, "key {key:?} is already in the index; use upsert to replace its vector")
+                write!(
+                    f,
+                    "key {} is already in the index; use upsert to replace its vector",
+                    Quoted(key)
+                )
             }
-            ErrorKind::KeyNotFound { key } => write!(f, "key {key:?} is not in the index"),
+            ErrorKind::KeyNotFound { key } => write!(f, "key {} is not in the index", Quoted(key)),
             ErrorKind::InvalidK => f.write_str("k must be at least 1"),
             ErrorKind::SlotNotFound { slot } => write!(
                 f,
@@ -172,8 +176,86 @@ impl fmt::Display for Error {
 #[cfg(feature = "std")]
 impl std::error::Error for Error {}
 
+/// A string in double quotes, for messages: the same text as `{:?}` for
+/// every string of ASCII and printable characters (`"`, `\\`, tab, CR, LF
+/// and NUL backslash-escaped, other control characters as `\u{..}`), while
+/// other characters are written as they are.
+///
+/// Why not `{:?}`: `str`'s `Debug` decides which characters are printable
+/// with a Unicode table (about 10 KB of wasm with the code around it) that
+/// every module showing a key in an error would carry, among them the npm
+/// package's `Index` (100 KB budget). The two differ only for invisible or
+/// unassigned characters, which `{:?}` escapes and this writes as is.
+pub struct Quoted<'a>(pub &'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"")?;
+        // Char by char, not slices of runs: a `str` slice can panic in
+        // theory, and its panic message links the same `Debug` code.
+        for c in self.0.chars() {
+            let esc: &str = match c {
+                '"' => "\\\"",
+                '\\' => "\\\\",
+                '\t' => "\\t",
+                '\r' => "\\r",
+                '\n' => "\\n",
+                '\0' => "\\0",
+                '\0'..='\x1f' | '\x7f'..='\u{9f}' => {
+                    // `\u{1b}`: lowercase hex without leading zeros, as `{:?}`.
+                    let n = c as u32;
+                    let hex = |d: u32| char::from(b"0123456789abcdef"[d as usize & 15]);
+                    f.write_str("\\u{")?;
+                    if n >= 16 {
+                        f.write_char(hex(n >> 4))?;
+                    }
+                    f.write_char(hex(n))?;
+                    "}"
+                }
+                c => {
+                    f.write_char(c)?;
+                    continue;
+                }
+            };
+            f.write_str(esc)?;
+        }
+        f.write_str("\"")
+    }
+}
+
 /// [`MAX_ABS_VALUE`](crate::MAX_ABS_VALUE) as `{:e}` prints it.
 const MAX_ABS_VALUE_TEXT: &str = "1e15";
+
+#[cfg(test)]
+mod quoted {
+    use super::Quoted;
+    use alloc::format;
+    use alloc::string::String;
+
+    /// `Quoted` writes what `{:?}` writes for ASCII and printable text,
+    /// every control character included.
+    #[test]
+    fn quoted_is_debug_for_printable_text() {
+        let mut all = String::new();
+        for c in (0u32..0x250).chain(0x3a0..0x3d0).chain([0x6c34, 0x1f600]) {
+            let c = char::from_u32(c).unwrap();
+            if c.is_control() || !format!("{c:?}").starts_with("'\\u") {
+                all.push(c);
+            }
+        }
+        for s in [
+            "",
+            "a",
+            "key \"x\" \\ y",
+            "tab\tcr\rlf\nnul\0",
+            "\u{1b}[0m\u{7f}\u{85}",
+            "é水😀",
+            &all,
+        ] {
+            assert_eq!(format!("{}", Quoted(s)), format!("{s:?}"), "{s:?}");
+        }
+    }
+}
 
 #[cfg(test)]
 mod bound_text {

@@ -240,7 +240,8 @@ impl Graph {
                     out.push(s);
                 }
             }
-            out.sort_unstable();
+            // A few dozen slots; see `math::sort_by` for why not the std sort.
+            crate::math::heapsort_by(out, &|a: &u32, b: &u32| a < b);
         }
     }
 

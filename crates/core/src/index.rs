@@ -1375,8 +1375,12 @@ impl Ord for ByDistKey<'_> {
     }
 }
 
+/// By `(distance, key)`. Not `sort_unstable_by`, for code size: see
+/// [`crate::math::sort_by`].
 fn sort_hits(hits: &mut [Hit<'_>]) {
-    hits.sort_unstable_by(|a, b| a.distance.total_cmp(&b.distance).then_with(|| a.key.cmp(b.key)));
+    crate::math::sort_by(hits, |a, b| {
+        a.distance.total_cmp(&b.distance).then_with(|| a.key.cmp(b.key)).is_lt()
+    });
 }
 
 /// xxh3 as a `Hasher`, for the batch duplicate check.
@@ -1388,7 +1392,11 @@ impl core::hash::Hasher for KeyHasher {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        self.0 = xxhash_rust::xxh3::xxh3_64_with_seed(bytes, self.0);
+        // The unseeded xxh3 of the key map (`keys.rs`), chained by a
+        // rotation (a bijection, so one write keeps xxh3's spread), not
+        // `xxh3_64_with_seed`: that is a second xxh3 instance, 5 KB of wasm
+        // in the npm `Index` module (100 KB budget).
+        self.0 = xxhash_rust::xxh3::xxh3_64(bytes) ^ self.0.rotate_left(23);
     }
 }
 

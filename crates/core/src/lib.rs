@@ -73,7 +73,7 @@ mod store;
 
 pub use config::{Config, Metric, Quantization, MAX_DIM, MAX_EF_CONSTRUCTION, MAX_M};
 pub use diag::Stats;
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, Quoted, Result};
 pub use index::{Filter, FilteredHits, Hit, Index};
 pub use search::Scratch;
 pub use snapshot::{

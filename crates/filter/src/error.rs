@@ -102,7 +102,47 @@ fn near(src: &str, pos: usize) -> String {
     while !src.is_char_boundary(start) {
         start -= 1;
     }
-    src[start..].chars().take(16).collect()
+    crate::sub(src, start..).chars().take(16).collect()
+}
+
+/// A string in double quotes, written as `{:?}` writes ASCII and printable
+/// text, without `str`'s `Debug` (whose printability table is about 10 KB
+/// of wasm): the same rule as `vecshard_core::Quoted` (this crate does not
+/// depend on the core), tested against `{:?}`.
+pub(crate) struct Quoted<'a>(pub(crate) &'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write;
+        f.write_char('"')?;
+        for c in self.0.chars() {
+            let esc = match c {
+                '"' => "\\\"",
+                '\\' => "\\\\",
+                '\t' => "\\t",
+                '\r' => "\\r",
+                '\n' => "\\n",
+                '\0' => "\\0",
+                '\0'..='\x1f' | '\x7f'..='\u{9f}' => {
+                    // `\u{1b}`: lowercase hex without leading zeros, as `{:?}`.
+                    let n = c as u32;
+                    let hex = |d: u32| char::from(b"0123456789abcdef"[d as usize & 15]);
+                    f.write_str("\\u{")?;
+                    if n >= 16 {
+                        f.write_char(hex(n >> 4))?;
+                    }
+                    f.write_char(hex(n))?;
+                    "}"
+                }
+                c => {
+                    f.write_char(c)?;
+                    continue;
+                }
+            };
+            f.write_str(esc)?;
+        }
+        f.write_char('"')
+    }
 }
 
 impl fmt::Debug for FilterError {
@@ -115,13 +155,14 @@ impl fmt::Display for FilterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &*self.0 {
             FilterErrorKind::Syntax { position, near } => {
-                write!(f, "syntax error near {near:?} (byte {position})")
+                write!(f, "syntax error near {} (byte {position})", Quoted(near))
             }
             FilterErrorKind::UnknownOperator { position, op } => {
                 write!(
                     f,
-                    "unknown operator {op:?} (byte {position}); operators are \
-                     ! not ** * / % + - > >= < <= == != in and && or ||"
+                    "unknown operator {} (byte {position}); operators are \
+                     ! not ** * / % + - > >= < <= == != in and && or ||",
+                    Quoted(op)
                 )
             }
             FilterErrorKind::TooLong { len } => {
@@ -227,3 +268,28 @@ impl fmt::Display for AttrError {
 
 #[cfg(feature = "std")]
 impl std::error::Error for AttrError {}
+
+#[cfg(test)]
+mod quoted {
+    use super::Quoted;
+    use alloc::format;
+    use alloc::string::String;
+
+    /// `Quoted` writes what `{:?}` writes for ASCII and printable text,
+    /// every control character included.
+    #[test]
+    fn quoted_is_debug_for_printable_text() {
+        let mut all = String::new();
+        for c in (0u32..0x250).chain(0x3a0..0x3d0).chain([0x6c34, 0x1f600]) {
+            let c = char::from_u32(c).unwrap();
+            if c.is_control() || !format!("{c:?}").starts_with("'\\u") {
+                all.push(c);
+            }
+        }
+        for s in
+            ["", "a", "k \"x\" \\ y", "tab\tcr\rlf\nnul\0", "\u{1b}[0m\u{7f}\u{85}", "é水😀", &all]
+        {
+            assert_eq!(format!("{}", Quoted(s)), format!("{s:?}"), "{s:?}");
+        }
+    }
+}

@@ -24,6 +24,7 @@ use alloc::vec::Vec;
 use crate::error::FilterError;
 use crate::num::{self, is_c_space};
 use crate::ops::BinOp;
+use crate::sub;
 use crate::value::Value;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -65,7 +66,8 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Spanned>, FilterError> {
         let next_is_digit = b.get(i + 1).is_some_and(u8::is_ascii_digit);
         let tok = if c.is_ascii_digit() || (c == b'-' && minus_is_number && next_is_digit) {
             let end = number_end(b, i);
-            let v = num::literal(&src[i..end]).ok_or_else(|| FilterError::syntax(src, start))?;
+            let v =
+                num::literal(sub(src, i..end)).ok_or_else(|| FilterError::syntax(src, start))?;
             i = end;
             Tok::Num(v)
         } else if c == b'"' || c == b'\'' {
@@ -77,7 +79,7 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Spanned>, FilterError> {
             while end < b.len() && is_selector_char(b[end]) {
                 end += 1;
             }
-            let name = String::from(&src[i + 1..end]);
+            let name = String::from(sub(src, i + 1..end));
             i = end;
             Tok::Sel(name)
         } else if c == b'[' {
@@ -89,7 +91,7 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Spanned>, FilterError> {
             while end < b.len() && b[end].is_ascii_alphabetic() {
                 end += 1;
             }
-            let word = &src[i..end];
+            let word = sub(src, i..end);
             i = end;
             match word {
                 "null" => Tok::Null,
@@ -130,7 +132,7 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Spanned>, FilterError> {
                     while end < b.len() && b"=|&".contains(&b[end]) {
                         end += 1;
                     }
-                    return Err(FilterError::unknown_op(&src[i..end], start));
+                    return Err(FilterError::unknown_op(sub(src, i..end), start));
                 }
             }
         } else {
@@ -164,9 +166,9 @@ fn string(src: &str, i: usize) -> Result<(String, usize), FilterError> {
     while j < b.len() {
         match b[j] {
             b'\\' if j + 1 < b.len() => {
-                out.push_str(&src[run..j]);
+                out.push_str(sub(src, run..j));
                 // The escaped character may be multi-byte UTF-8.
-                let ch = src[j + 1..].chars().next().unwrap_or('\\');
+                let ch = sub(src, j + 1..).chars().next().unwrap_or('\\');
                 out.push(match ch {
                     'n' => '\n',
                     'r' => '\r',
@@ -177,7 +179,7 @@ fn string(src: &str, i: usize) -> Result<(String, usize), FilterError> {
                 run = j;
             }
             c if c == quote => {
-                out.push_str(&src[run..j]);
+                out.push_str(sub(src, run..j));
                 return Ok((out, j + 1));
             }
             _ => j += 1,
@@ -199,7 +201,8 @@ fn tuple(src: &str, i: usize) -> Result<(Vec<Value>, usize), FilterError> {
             Some(b']') => return Ok((items, j + 1)),
             Some(c) if c.is_ascii_digit() || *c == b'-' => {
                 let end = number_end(b, j);
-                let v = num::literal(&src[j..end]).ok_or_else(|| FilterError::syntax(src, j))?;
+                let v =
+                    num::literal(sub(src, j..end)).ok_or_else(|| FilterError::syntax(src, j))?;
                 items.push(Value::Num(v));
                 j = end;
             }

@@ -57,6 +57,7 @@ extern crate alloc;
 extern crate std;
 
 mod compile;
+mod dec;
 mod error;
 mod lanes;
 mod lex;
@@ -94,6 +95,16 @@ pub struct Filter {
     exact: Option<Vec<String>>,
 }
 
+/// `&s[range]` without the panic: the ranges this crate cuts are always at
+/// ASCII bytes (so at char boundaries), and a `str` slice's panic path
+/// formats the text with `char`'s `Debug`, which links a 10 KB Unicode
+/// table into every wasm module using the filter (the npm `Index` has a
+/// 100 KB budget). Returns `""` for a range that is not on boundaries.
+#[inline]
+pub(crate) fn sub<I: core::slice::SliceIndex<str, Output = str>>(s: &str, range: I) -> &str {
+    s.get(range).unwrap_or("")
+}
+
 /// Stack slots kept on the machine stack by [`Filter::eval`]; programs that
 /// need more (deeply right-nested ones) use a heap stack.
 const INLINE_STACK: usize = 32;
@@ -109,15 +120,34 @@ impl Filter {
     /// Compiles an expression. Errors carry the byte position and map to
     /// the `invalid_filter` code.
     pub fn compile(src: &str) -> Result<Filter, FilterError> {
+        Filter::compile_with(src, true)
+    }
+
+    /// [`compile`](Filter::compile) for callers without attribute indexes,
+    /// which only [`eval`](Filter::eval): the same program, the same
+    /// errors, but no plan is derived ([`plan`](Filter::plan) is
+    /// [`Plan::Any`], [`exact_plan`](Filter::exact_plan) is `None`: both
+    /// true, just not useful). The npm package's `Index` uses it so that
+    /// the planner's code stays out of its wasm module (100 KB budget).
+    pub fn compile_unplanned(src: &str) -> Result<Filter, FilterError> {
+        Filter::compile_with(src, false)
+    }
+
+    fn compile_with(src: &str, planned: bool) -> Result<Filter, FilterError> {
         if src.len() > Filter::MAX_LEN {
             return Err(FilterError::new(FilterErrorKind::TooLong { len: src.len() }));
         }
         let toks = lex::tokenize(src)?;
         let compiled = compile::parse(src, toks)?;
-        let plan = plan::plan_of(&compiled.root, &compiled.fields);
-        let exact = plan::exact_of(&compiled.root).map(|e| {
-            e.no_arrays.into_iter().map(|f| compiled.fields[f as usize].clone()).collect()
-        });
+        let (plan, exact) = if planned {
+            let plan = plan::plan_of(&compiled.root, &compiled.fields);
+            let exact = plan::exact_of(&compiled.root).map(|e| {
+                e.no_arrays.into_iter().map(|f| compiled.fields[f as usize].clone()).collect()
+            });
+            (plan, exact)
+        } else {
+            (Plan::Any, None)
+        };
         let mut code = Vec::new();
         let mut consts = Vec::new();
         let max_stack = compile::emit(&compiled.root, &mut code, &mut consts);

@@ -5,10 +5,10 @@
 //! counts as 0. So `"12"` is 12, `" 12"` is 12 (leading blanks are skipped),
 //! `"12 "` and `"12abc"` are 0, and `"0x10"`, `"inf"` and `"nan"` are what
 //! glibc makes of them (16, infinity, NaN). [`str_to_num`] reproduces that
-//! without `std`, without allocating, and identically in native and wasm
-//! builds: the decimal case is handed to `core`'s correctly rounded
-//! `f64::from_str` (glibc's `strtod` is correctly rounded too), the rare hex
-//! case is converted here.
+//! without `std` and identically in native and wasm builds: the decimal
+//! case is handed to `crate::dec`, correctly rounded like glibc's `strtod`
+//! and `f64::from_str` (and allocation-free for up to 15 significant
+//! digits); the rare hex case is converted here.
 //!
 //! `**` and `%` go through `libm` so that native and wasm shards agree to
 //! the bit (the platform `pow` may differ in the last place).
@@ -28,7 +28,7 @@ pub(crate) fn is_c_space(b: u8) -> bool {
 pub fn str_to_num(s: &str) -> f64 {
     // The C string ends at the first NUL.
     let s = match s.as_bytes().iter().position(|&b| b == 0) {
-        Some(i) => &s[..i],
+        Some(i) => crate::sub(s, ..i),
         None => s,
     };
     if s.len() > MAX_NUM_STR {
@@ -63,7 +63,7 @@ fn strtod_full(s: &str) -> Option<f64> {
         }
         _ => false,
     };
-    let rest = &s[i..];
+    let rest = crate::sub(s, i..);
     let lower_starts = |p: &str| {
         rest.len() >= p.len() && rest.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
     };
@@ -94,8 +94,8 @@ fn strtod_full(s: &str) -> Option<f64> {
         return None;
     }
     if decimal_len(rb) == rb.len() && !rb.is_empty() {
-        // `from_str` accepts exactly this grammar (plus a sign).
-        return s[start..].parse::<f64>().ok();
+        // `dec::parse` accepts exactly this grammar (plus a sign).
+        return crate::dec::parse(crate::sub(s, start..));
     }
     None
 }
@@ -221,7 +221,7 @@ pub(crate) fn literal(text: &str) -> Option<f64> {
     if decimal_len(body) != body.len() {
         return None;
     }
-    text.parse::<f64>().ok()
+    crate::dec::parse(text)
 }
 
 /// `a ** b`: C `pow`.

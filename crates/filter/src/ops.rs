@@ -122,9 +122,48 @@ pub(crate) fn equal(a: Operand<'_>, b: Operand<'_>) -> bool {
 pub(crate) fn is_in(a: Operand<'_>, b: Operand<'_>) -> bool {
     match (a, b) {
         (_, Operand::Tuple(items)) => items.iter().any(|e| equal(a, Operand::of(e))),
-        (Operand::Str(x), Operand::Str(y)) => y.contains(x),
+        (Operand::Str(x), Operand::Str(y)) => contains(y.as_bytes(), x.as_bytes()),
         _ => false,
     }
+}
+
+/// Whether `needle` occurs in `hay` (`str::contains` on bytes, which is
+/// the same for UTF-8). Not `str::contains`: its searcher slices `str`s,
+/// whose panic path links a 10 KB Unicode table into the wasm modules (see
+/// `crate::sub`). Linear time: a plain scan for short needles (at most 16
+/// bytes, where it is the fastest), Knuth–Morris–Pratt for longer ones.
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    if needle.len() > hay.len() {
+        return false;
+    }
+    if needle.len() <= 16 {
+        return needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle);
+    }
+    // fail[i]: length of the longest proper border of needle[..=i].
+    let mut fail = alloc::vec![0usize; needle.len()];
+    let mut k = 0;
+    for i in 1..needle.len() {
+        while k > 0 && needle[i] != needle[k] {
+            k = fail[k - 1];
+        }
+        if needle[i] == needle[k] {
+            k += 1;
+        }
+        fail[i] = k;
+    }
+    let mut k = 0;
+    for &c in hay {
+        while k > 0 && c != needle[k] {
+            k = fail[k - 1];
+        }
+        if c == needle[k] {
+            k += 1;
+            if k == needle.len() {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 #[inline]
@@ -161,4 +200,45 @@ pub(crate) fn apply(op: BinOp, a: Operand<'_>, b: Operand<'_>) -> f64 {
 #[inline]
 pub(crate) fn not(a: Operand<'_>) -> f64 {
     b2n(!a.to_bool())
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::string::String;
+    use alloc::vec::Vec;
+
+    /// `contains` answers as `str::contains`, for short needles (the scan)
+    /// and long ones (KMP), with borders, repeats and non-ASCII text.
+    #[test]
+    fn contains_is_str_contains() {
+        let mut state = 0xc0_7a_19_u64;
+        std::println!("seed {state:#x}");
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let alphabet = ["a", "b", "ab", "é", "水"];
+        let word = |n: u64, next: &mut dyn FnMut() -> u64| -> String {
+            (0..n).map(|_| alphabet[(next() % 5) as usize]).collect()
+        };
+        for round in 0..20_000 {
+            let hay = word(next() % 60, &mut next);
+            let needle = if round % 3 == 0 && hay.len() > 2 {
+                // A piece of the haystack, so matches are common.
+                let b: Vec<char> = hay.chars().collect();
+                let i = (next() as usize) % b.len();
+                let j = i + (next() as usize) % (b.len() - i + 1);
+                b[i..j].iter().collect()
+            } else {
+                word(next() % 25, &mut next)
+            };
+            assert_eq!(
+                super::contains(hay.as_bytes(), needle.as_bytes()),
+                hay.contains(&*needle),
+                "{hay:?} contains {needle:?}"
+            );
+        }
+    }
 }

@@ -96,9 +96,14 @@ impl Attributes {
         Attributes::from_unsorted(fields.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
 
-    fn from_unsorted(mut fields: Vec<(String, Value)>) -> Attributes {
-        // Stable sort keeps the first occurrence of a duplicate first.
-        fields.sort_by(|a, b| a.0.cmp(&b.0));
+    fn from_unsorted(fields: Vec<(String, Value)>) -> Attributes {
+        // Sorted by (name, position), so the first occurrence of a
+        // duplicate comes first and the dedup keeps it. A heapsort rather
+        // than the standard stable sort: see `heapsort_by`.
+        let mut tagged: Vec<(String, Value, usize)> =
+            fields.into_iter().enumerate().map(|(i, (k, v))| (k, v, i)).collect();
+        heapsort_by(&mut tagged, |a, b| (a.0.as_str(), a.2) < (b.0.as_str(), b.2));
+        let mut fields: Vec<(String, Value)> = tagged.into_iter().map(|(k, v, _)| (k, v)).collect();
         fields.dedup_by(|later, earlier| later.0 == earlier.0);
         Attributes { fields }
     }
@@ -310,10 +315,10 @@ impl Parser<'_> {
             }
         }
         self.i = i;
-        // JSON numbers are a subset of what `from_str` reads; out-of-range
+        // JSON numbers are a subset of what `dec::parse` reads; out-of-range
         // magnitudes become infinities (as with Redis's strtod).
-        let v =
-            self.s[start..i].parse::<f64>().map_err(|_| AttrError::json(start, "bad number"))?;
+        let v = crate::dec::parse(crate::sub(self.s, start..i))
+            .ok_or_else(|| AttrError::json(start, "bad number"))?;
         Ok(Some(Value::Num(v)))
     }
 
@@ -329,12 +334,12 @@ impl Parser<'_> {
             };
             match c {
                 b'"' => {
-                    out.push_str(&self.s[run..self.i]);
+                    out.push_str(crate::sub(self.s, run..self.i));
                     self.i += 1;
                     return Ok(out);
                 }
                 b'\\' => {
-                    out.push_str(&self.s[run..self.i]);
+                    out.push_str(crate::sub(self.s, run..self.i));
                     let esc = self.i;
                     self.i += 1;
                     let ch = match b.get(self.i) {
@@ -393,6 +398,35 @@ impl Parser<'_> {
             self.i += 1;
         }
         Ok(v)
+    }
+}
+
+/// Heapsort by `less`: `O(n log n)`, no allocation. Not the standard sort:
+/// each instance of it is several KB of wasm (the merge and small-sort
+/// code is inlined per type), paid by every download of the npm `Index`
+/// module (100 KB budget) for a sort of a few attribute names.
+fn heapsort_by<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
+    let sift = |v: &mut [T], mut root: usize, end: usize| loop {
+        let mut child = 2 * root + 1;
+        if child >= end {
+            return;
+        }
+        if child + 1 < end && less(&v[child], &v[child + 1]) {
+            child += 1;
+        }
+        if !less(&v[root], &v[child]) {
+            return;
+        }
+        v.swap(root, child);
+        root = child;
+    };
+    let n = v.len();
+    for i in (0..n / 2).rev() {
+        sift(v, i, n);
+    }
+    for end in (1..n).rev() {
+        v.swap(0, end);
+        sift(v, 0, end);
     }
 }
 

@@ -10,7 +10,7 @@
 
 use crate::error::js_error;
 use js_sys::{Array, Object, Reflect};
-use vecshard_core::{Config, Hit, Metric, Quantization, Stats};
+use vecshard_core::{Config, Hit, Metric, Quantization, Quoted, Stats};
 use wasm_bindgen::JsValue;
 
 /// Parses `"cosine" | "l2" | "ip"` (and the core's aliases).
@@ -18,7 +18,10 @@ pub fn metric(s: &str) -> Result<Metric, JsValue> {
     Metric::parse(s).ok_or_else(|| {
         js_error(
             "invalid_config",
-            &format!("invalid index configuration: unknown metric {s:?}; use \"cosine\", \"l2\" or \"ip\""),
+            &format!(
+                "invalid index configuration: unknown metric {}; use \"cosine\", \"l2\" or \"ip\"",
+                Quoted(s)
+            ),
         )
     })
 }
@@ -29,7 +32,8 @@ pub fn quantization(s: &str) -> Result<Quantization, JsValue> {
         js_error(
             "invalid_config",
             &format!(
-                "invalid index configuration: unknown quantization {s:?}; use \"f32\", \"i8\" or \"binary\""
+                "invalid index configuration: unknown quantization {}; use \"f32\", \"i8\" or \"binary\"",
+                Quoted(s)
             ),
         )
     })

@@ -47,7 +47,7 @@ use crate::attrs::AttrSlots;
 use crate::convert;
 use crate::error::{js, js_error};
 use js_sys::{Array, Object, Reflect};
-use vecshard_core::{Hit, Index, Scratch};
+use vecshard_core::{Hit, Index, Quoted, Scratch};
 use vecshard_filter::Filter;
 use vecshard_shard::protocol::MAX_ATTRIBUTES_LEN;
 use vecshard_shard::WireError;
@@ -99,8 +99,9 @@ fn parse_attrs(key: &str, text: String) -> Result<crate::attrs::Entry, JsValue> 
             "attributes_too_large",
             key,
             &format!(
-                "attributes of {key:?} are over {MAX_ATTRIBUTES_LEN} bytes; store large payloads \
-                 elsewhere and keep a reference"
+                "attributes of {} are over {MAX_ATTRIBUTES_LEN} bytes; store large payloads \
+                 elsewhere and keep a reference",
+                Quoted(key)
             ),
         ));
     }
@@ -109,7 +110,7 @@ fn parse_attrs(key: &str, text: String) -> Result<crate::attrs::Entry, JsValue> 
         Err(e) => Err(key_error(
             "invalid_attributes",
             key,
-            &format!("attributes of {key:?} must be a JSON object: {e}"),
+            &format!("attributes of {} must be a JSON object: {e}", Quoted(key)),
         )),
     }
 }
@@ -348,8 +349,11 @@ impl RawIndex {
             ));
         }
         // Compile first: a bad filter is an error even on an empty index.
-        let expr =
-            filter.as_deref().map(Filter::compile).transpose().map_err(|e| filter_error(&e))?;
+        let expr = filter
+            .as_deref()
+            .map(Filter::compile_unplanned)
+            .transpose()
+            .map_err(|e| filter_error(&e))?;
         let RawIndex { index, attrs, scratch, .. } = self;
         let (hits, plan) = match &expr {
             None => (
@@ -406,7 +410,7 @@ impl RawIndex {
 }
 
 fn not_found(key: &str) -> JsValue {
-    key_error("key_not_found", key, &format!("key {key:?} is not in the index"))
+    key_error("key_not_found", key, &format!("key {} is not in the index", Quoted(key)))
 }
 
 /// The shard's planner rule without attribute indexes (module docs):

@@ -145,8 +145,7 @@ impl Index {
             key_bytes: key_bytes as u64,
             upper_words: upper_words as u64,
         };
-        // Serializing a plain struct into a Vec cannot fail.
-        let head = postcard::to_allocvec(&header).unwrap_or_default();
+        let head = header.encode();
         let mut prefix = Vec::with_capacity(PREFIX + head.len());
         prefix.extend_from_slice(&MAGIC);
         prefix.extend_from_slice(&FORMAT_VERSION.to_le_bytes());

@@ -359,11 +359,7 @@ impl SnapshotLoader {
 
     fn header(&mut self) -> Result<()> {
         let hbytes = core::mem::take(&mut self.carry);
-        let (h, rest): (Header, &[u8]) = postcard::take_from_bytes(&hbytes)
-            .map_err(|e| Error::snapshot(format!("header: {e}")))?;
-        if !rest.is_empty() {
-            return Err(Error::snapshot("header has trailing bytes"));
-        }
+        let h = Header::decode(&hbytes).map_err(Error::snapshot)?;
         let st = State::new(h, self.expect, PREFIX + hbytes.len())?;
         self.st = Some(Box::new(st));
         self.sec = Sec::Header;
@@ -616,7 +612,7 @@ impl State {
             let k = core::str::from_utf8(key)
                 .map_err(|_| Error::snapshot(format!("key of slot {s} is not UTF-8")))?;
             if self.keys.find(k).is_some() {
-                return Err(Error::snapshot(format!("key {k:?} appears twice")));
+                return Err(Error::snapshot(format!("key {} appears twice", crate::Quoted(k))));
             }
             self.keys.insert(s as u32, k);
             carry.clear();

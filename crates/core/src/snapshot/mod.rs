@@ -122,6 +122,124 @@ struct Header {
     upper_words: u64,
 }
 
+/// The header's bytes, exactly as postcard lays out `Header` (fields in
+/// order; `u8` as one byte; `u32`/`u64` as LEB128 varints; `Option` as a
+/// 0/1 tag), written and read by hand.
+///
+/// Why not postcard here: its serde visitors for this one struct were the
+/// biggest function of the npm `Index` module's snapshot code (about 6 KB
+/// of wasm); these are a few hundred bytes. The bytes are the same (the
+/// tests compare both ways with postcard), and [`Header::decode`] accepts
+/// exactly what `postcard::take_from_bytes` accepted, with its messages.
+impl Header {
+    fn encode(&self) -> Vec<u8> {
+        fn var(out: &mut Vec<u8>, mut x: u64) {
+            while x >= 0x80 {
+                out.push(x as u8 | 0x80);
+                x >>= 7;
+            }
+            out.push(x as u8);
+        }
+        let mut o = Vec::with_capacity(64);
+        var(&mut o, self.dim.into());
+        o.push(self.metric);
+        o.push(self.quantization);
+        for x in [self.m, self.ef_construction, self.ef_search] {
+            var(&mut o, x.into());
+        }
+        var(&mut o, self.seed);
+        var(&mut o, self.rng_state);
+        for x in [self.slots, self.live, self.free] {
+            var(&mut o, x.into());
+        }
+        match self.entry {
+            None => o.push(0),
+            Some(e) => {
+                o.push(1);
+                var(&mut o, e.into());
+            }
+        }
+        o.push(self.max_level);
+        var(&mut o, self.key_bytes);
+        var(&mut o, self.upper_words);
+        o
+    }
+
+    /// Reads a header that must fill `b` exactly; the error is the message
+    /// postcard gave for the same bytes (or the trailing-bytes one).
+    fn decode(b: &[u8]) -> core::result::Result<Header, &'static str> {
+        struct R<'a>(&'a [u8], usize);
+        impl R<'_> {
+            fn byte(&mut self) -> core::result::Result<u8, &'static str> {
+                let v = *self
+                    .0
+                    .get(self.1)
+                    .ok_or("header: Hit the end of buffer, expected more data")?;
+                self.1 += 1;
+                Ok(v)
+            }
+            // postcard's varint: at most ceil(bits/7) bytes, and the last
+            // one may not carry bits beyond the type's width.
+            fn var(&mut self, bits: u32) -> core::result::Result<u64, &'static str> {
+                let max = bits.div_ceil(7);
+                let mut out = 0u64;
+                for n in 0..max {
+                    let v = self.byte()?;
+                    out |= u64::from(v & 0x7f) << (7 * n);
+                    if v & 0x80 == 0 {
+                        if n == max - 1 && u32::from(v) >= 1 << (bits % 7) {
+                            break;
+                        }
+                        return Ok(out);
+                    }
+                }
+                Err("header: Found a varint that didn't terminate. Is the usize too big for this platform?")
+            }
+        }
+        let mut r = R(b, 0);
+        let r = &mut r;
+        let dim = r.var(32)? as u32;
+        let metric = r.byte()?;
+        let quantization = r.byte()?;
+        let m = r.var(32)? as u32;
+        let ef_construction = r.var(32)? as u32;
+        let ef_search = r.var(32)? as u32;
+        let seed = r.var(64)?;
+        let rng_state = r.var(64)?;
+        let slots = r.var(32)? as u32;
+        let live = r.var(32)? as u32;
+        let free = r.var(32)? as u32;
+        let entry = match r.byte()? {
+            0 => None,
+            1 => Some(r.var(32)? as u32),
+            _ => return Err("header: Found an Option discriminant that wasn't 0 or 1"),
+        };
+        let max_level = r.byte()?;
+        let key_bytes = r.var(64)?;
+        let upper_words = r.var(64)?;
+        if r.1 != b.len() {
+            return Err("header has trailing bytes");
+        }
+        Ok(Header {
+            dim,
+            metric,
+            quantization,
+            m,
+            ef_construction,
+            ef_search,
+            seed,
+            rng_state,
+            slots,
+            live,
+            free,
+            entry,
+            max_level,
+            key_bytes,
+            upper_words,
+        })
+    }
+}
+
 impl Index {
     /// Serializes the index (see the format above) into one buffer: the
     /// [`SnapshotWriter`] drained. Deterministic: equal indexes give equal

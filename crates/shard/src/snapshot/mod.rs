@@ -39,7 +39,7 @@
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use vecshard_core::{Index, SnapshotEncoder, SnapshotLoader};
+use vecshard_core::{Index, Quoted, SnapshotEncoder, SnapshotLoader};
 use xxhash_rust::xxh3::Xxh3Default;
 
 use crate::protocol::{ErrorCode, WireError, MAX_ATTRIBUTES_LEN};
@@ -671,8 +671,8 @@ impl Loader {
             _ => {
                 if v > MAX_ATTRIBUTES_LEN {
                     return Err(invalid(format!(
-                        "attributes of {:?} exceed {MAX_ATTRIBUTES_LEN} bytes",
-                        self.key
+                        "attributes of {} exceed {MAX_ATTRIBUTES_LEN} bytes",
+                        Quoted(&self.key)
                     )));
                 }
                 self.val = Vec::with_capacity(v);
@@ -716,7 +716,7 @@ impl Loader {
         }
         let slot = index
             .slot_of(&key)
-            .ok_or_else(|| invalid(format!("attributes for unknown key {key:?}")))?;
+            .ok_or_else(|| invalid(format!("attributes for unknown key {}", Quoted(&key))))?;
         sink(index, slot, &key, core::mem::take(&mut self.val))?;
         self.prev = Some(key);
         self.next_pair();
