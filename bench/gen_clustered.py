@@ -4,10 +4,10 @@
     /work/venv/bin/python bench/gen_clustered.py --out /tmp/scale \
         --sizes 10000,100000,300000,1000000 [--dim 128] [--queries 1000] [--seed 12]
 
-writes one TEXMEX folder per size, `OUT/clustered{dim}-{size}/` with
-`base.fvecs` (the first `size` vectors of one seeded stream, so a smaller
-set is a prefix of a larger one), `query.fvecs` (the same queries in every
-folder), `groundtruth.ivecs` (exact top-100 by squared L2 over that folder's
+writes one TEXMEX folder per size, `OUT/clustered{dim}-{10k,100k,300k,1m}/` with
+`base.fvecs` (the first `size` vectors of one seeded stream, so within one
+call a smaller set is a prefix of a larger one; the stream depends on the
+largest size asked for), `query.fvecs` (the same queries in every folder), `groundtruth.ivecs` (exact top-100 by squared L2 over that folder's
 base, nearest first) and `meta.json`, the layout `bench/compare-hnswlib` and
 the `ann` harness read. The data is generated, never committed: 1M x 128 is
 512 MB.
