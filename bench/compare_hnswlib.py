@@ -94,6 +94,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         "measures f32 bytes/vector")
     p.add_argument("--target-recall", type=float, default=0.95,
                    help="recall@k threshold for the QPS summary (default 0.95)")
+    p.add_argument("--hnswlib-first", action="store_true",
+                   help="run hnswlib before ours (alternate runs with and without it on a shared "
+                        "machine, so neither side always gets the quieter half)")
     p.add_argument("--json", action="store_true",
                    help="print the summary as one JSON object on stdout; the table goes to stderr")
     args = p.parse_args(argv)
@@ -304,6 +307,8 @@ def collect_ours(args: argparse.Namespace) -> dict | None:
         "source": source,
         "rows": {int(r["ef"]): r for r in main},
         "build_s": float(main[0]["build_s"]),
+        # On-CPU build time (newer `ann` only): excludes waiting for a core.
+        "build_cpu_s": float(main[0]["build_cpu_s"]) if "build_cpu_s" in main[0] else None,
         "bytes_per_vector": float(main[0]["bytes_per_vector"]),
         "bytes_per_vector_f32": float(f32[0]["bytes_per_vector"]) if f32 else None,
     }
@@ -386,8 +391,10 @@ def run_hnswlib(args: argparse.Namespace, ds: dict) -> dict:
     log(f"hnswlib: building (n={n}, dim={dim}, space={space}, M={args.m}, "
         f"ef_construction={args.ef_construction}, 1 thread)")
     t0 = time.perf_counter()
+    c0 = time.process_time()
     index.add_items(base, ids, num_threads=1)
     build_s = time.perf_counter() - t0
+    build_cpu_s = time.process_time() - c0
     rss_after = rss_bytes()
     assert index.element_count == n
 
@@ -395,6 +402,7 @@ def run_hnswlib(args: argparse.Namespace, ds: dict) -> dict:
         "version": getattr(hnswlib, "__version__", None) or _dist_version("hnswlib"),
         "space": space,
         "build_s": build_s,
+        "build_cpu_s": build_cpu_s,
         "bytes_per_vector": (rss_after - rss_before) / n,
         **hnswlib_layout(index, args.m, dim, index.element_count),
         "rows": {},
@@ -513,11 +521,12 @@ def build_summary(args, ds, ours, hn) -> dict:
         "ours_source": ours["source"] if ours else None,
         "ours": None if not ours else {
             "build_s": ours["build_s"],
+            "build_cpu_s": ours["build_cpu_s"],
             "bytes_per_vector": ours["bytes_per_vector"],
             "bytes_per_vector_f32": ours["bytes_per_vector_f32"],
         },
         "hnswlib": {key: hn[key] for key in (
-            "build_s", "bytes_per_vector", "layout_bytes_per_vector",
+            "build_s", "build_cpu_s", "bytes_per_vector", "layout_bytes_per_vector",
             "layout_bytes_per_vector_with_bookkeeping", "upper_level_lists",
             "upper_level_lists_expected")},
         "rows": [
@@ -525,6 +534,7 @@ def build_summary(args, ds, ours, hn) -> dict:
         ],
         "ratios_ours_over_hnswlib": {
             "build_time": ratio(ours and ours["build_s"], hn["build_s"]),
+            "build_cpu_time": ratio(ours and ours["build_cpu_s"], hn["build_cpu_s"]),
             "bytes_per_vector_f32": ratio(ours and ours["bytes_per_vector_f32"], hn["bytes_per_vector"]),
             f"bytes_per_vector_{args.quantization}": ratio(ours and ours["bytes_per_vector"], hn["bytes_per_vector"]),
             "bytes_per_vector_vs_layout_f32": ratio(ours and ours["bytes_per_vector_f32"], hn["layout_bytes_per_vector"]),
@@ -561,6 +571,9 @@ def print_report(s: dict, out) -> None:
       f"M={s['m']} ef_construction={s['ef_construction']} k={k} "
       f"quantization(ours)={s['quantization']} threads=1")
     p(f"ours: {s['ours_source'] or 'skipped (--skip-ours)'}")
+    la = s.get("load_average", {})
+    p("load average (1, 5, 15 min) at start: " + " ".join(f"{x:.2f}" for x in la.get("start", []))
+      + ", at end: " + " ".join(f"{x:.2f}" for x in la.get("end", [])))
     busy = s.get("other_cpu_cores_busy", {})
     p("CPU kept busy by other processes (avg cores): "
       + ", ".join(f"{side} {fmt(busy.get(side), '.2f')}" for side in ("ours", "hnswlib"))
@@ -594,6 +607,9 @@ def print_report(s: dict, out) -> None:
     lines = [
         ("build time (s)", f"ours {fmt(o and o['build_s'], '.3f')}  hnswlib {h['build_s']:.3f}",
          fmt_ratio(r["build_time"])),
+        ("build time on CPU (s)",
+         f"ours {fmt(o and o['build_cpu_s'], '.3f')}  hnswlib {h['build_cpu_s']:.3f}",
+         fmt_ratio(r["build_cpu_time"])),
         ("bytes/vector, f32", f"ours {fmt(o and o['bytes_per_vector_f32'], '.1f')}  hnswlib RSS {h['bytes_per_vector']:.1f}",
          fmt_ratio(r["bytes_per_vector_f32"])),
     ]
@@ -641,19 +657,36 @@ def main(argv: list[str]) -> None:
         die(f"--k {args.k} exceeds the {ds['gt'].shape[1]} ground-truth neighbours per query")
     args.data = args.data.resolve()
 
-    meter = ContentionMeter()
-    ours = collect_ours(args)  # ours first, then hnswlib: never concurrently
-    contention = {"ours": None if ours is None or args.ours_json else check_contention(meter, "ours")}
-    if ours is not None:
-        missing = [ef for ef in args.ef if ef not in ours["rows"]]
-        if missing:
-            log(f"note: our results have no rows for ef {missing}")
+    load_start = list(os.getloadavg())
+    contention = {}
 
-    meter = ContentionMeter()
-    hn = run_hnswlib(args, ds)
-    contention["hnswlib"] = check_contention(meter, "hnswlib")
+    def ours_side():
+        meter = ContentionMeter()
+        ours = collect_ours(args)
+        contention["ours"] = None if ours is None or args.ours_json else check_contention(meter, "ours")
+        if ours is not None:
+            missing = [ef for ef in args.ef if ef not in ours["rows"]]
+            if missing:
+                log(f"note: our results have no rows for ef {missing}")
+        return ours
+
+    def hnswlib_side():
+        meter = ContentionMeter()
+        hn = run_hnswlib(args, ds)
+        contention["hnswlib"] = check_contention(meter, "hnswlib")
+        return hn
+
+    # One side after the other, never concurrently.
+    if args.hnswlib_first:
+        hn = hnswlib_side()
+        ours = ours_side()
+    else:
+        ours = ours_side()
+        hn = hnswlib_side()
     summary = build_summary(args, ds, ours, hn)
     summary["other_cpu_cores_busy"] = contention
+    summary["load_average"] = {"start": load_start, "end": list(os.getloadavg())}
+    summary["order"] = "hnswlib first" if args.hnswlib_first else "ours first"
 
     if args.json:
         print_report(summary, sys.stderr)

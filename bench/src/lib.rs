@@ -141,3 +141,16 @@ pub fn rss_bytes() -> usize {
         })
         .map_or(0, |kb| kb * 1024)
 }
+
+/// Seconds this thread has spent on a CPU (Linux `schedstat`; 0 elsewhere).
+///
+/// On a shared machine wall time also counts the time the thread waited
+/// for a core, which depends on what everyone else runs; on-CPU time does
+/// not (it still pays for caches the others evict), so build times are
+/// reported both ways.
+pub fn thread_cpu_s() -> f64 {
+    fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|ns| ns.parse::<f64>().ok()))
+        .map_or(0.0, |ns| ns / 1e9)
+}

@@ -1118,11 +1118,15 @@ impl Index {
                 if j + PREFETCH_AHEAD < n {
                     self.vectors.prefetch(batch[j + PREFETCH_AHEAD]);
                 }
-                if layer == 0 {
-                    self.graph.prefetch0(nb);
-                }
                 let d = self.vectors.dist(&ws.q, nb);
                 if ws.top.len() < ef || d < bound {
+                    // Only a node that joins the frontier can be expanded,
+                    // so only its list is worth fetching; fetching every
+                    // neighbour's list cost 3–6% more build CPU time at
+                    // 30k nodes (glove100).
+                    if layer == 0 {
+                        self.graph.prefetch0(nb);
+                    }
                     ws.cand.push(Reverse(Cand { d, id: nb }));
                     if accept(nb) {
                         ws.top.push(Cand { d, id: nb });
