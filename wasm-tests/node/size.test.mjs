@@ -25,9 +25,12 @@ const BUDGET = 100_000;
  * 266,856 -> 283,400 bytes; which part grew by how much is not measured:
  * the build has no name section). The ceiling was raised to that plus
  * room for small changes: it guards against growth, it is not the budget.
+ * The npm streaming save/load (issue 11 § 1: `saveChunks`, `IndexLoader`,
+ * crates/wasm/src/stream.rs) added 1,066 bytes (126,564; raw 287,296,
+ * +3.9 KB), so the ceiling went from 126,500 to 127,000.
  * Lower it as the module shrinks.
  */
-const CEILING = 126_500;
+const CEILING = 127_000;
 
 function sizes() {
   const size = (f) => {
