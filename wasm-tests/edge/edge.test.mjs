@@ -300,7 +300,8 @@ test('edge: `vecshard push` of a data dir built by `vecshard build` answers like
   t.after(() => w.proc.kill('SIGKILL'));
   // Something there before, which the push replaces.
   await upsertRange(w.url, 5000, 5100);
-  const p = await run(CLI, ['push', '--url', w.url, '--data', data, '--token', TOKEN]);
+  // 64 KiB chunks, so each shard's snapshot arrives in several rows.
+  const p = await run(CLI, ['push', '--url', w.url, '--data', data, '--token', TOKEN, '--chunk-size', '65536']);
   assert.equal(p.code, 0, p.stderr + p.stdout);
   console.log(`# ${p.stdout.trim().split('\n').join('\n# ')}`);
   const info = (await call(w.url, 'GET', '/v1/info')).body;
