@@ -24,6 +24,9 @@ use crate::error::{js, js_error};
 use crate::index::{heapsort_by_key, wire_error, RawIndex};
 
 /// A save in progress.
+// One per index at most, so the size of the larger variant costs nothing;
+// boxing it would add an allocation and code to the Index module.
+#[allow(clippy::large_enum_variant)]
 pub enum Save {
     /// No element has attributes: the bare core snapshot.
     Core(SnapshotEncoder),
