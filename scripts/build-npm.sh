@@ -62,7 +62,7 @@ rm -rf "$PKG"
 mkdir -p "$PKG"
 build vecshard --no-default-features
 build vecshard_cluster --features cluster
-cp "$ROOT"/crates/wasm/js/{api.js,lock.js,module.js,cluster.js,cluster-worker.js,manifest.js,storage.js,storage-worker.js,web.js,node.js,deno.js,workerd.js,index.d.ts,package.json,README.md} "$PKG/"
+cp "$ROOT"/crates/wasm/js/{api.js,lock.js,module.js,cluster.js,cluster-worker.js,shard.js,edge.js,edge.d.ts,manifest.js,storage.js,storage-worker.js,web.js,node.js,deno.js,workerd.js,index.d.ts,package.json,README.md} "$PKG/"
 
 size() { echo "$(wc -c <"$PKG/$1") bytes, $(gzip -9 -c "$PKG/$1" | wc -c) bytes gzipped (-9)"; }
 echo "built $PKG:"

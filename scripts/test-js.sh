@@ -7,10 +7,14 @@
 #            dir built by the native CLI (builds vecshard-cli), tsc --noEmit
 #   deno     import, build, search, load a snapshot (npm `deno`)
 #   workerd  a Worker answers POST /search over real HTTP (npm `workerd`)
+#   edge     edge/cloudflare in workerd: the coordinator Worker and 4 shard
+#            Durable Objects on local-disk SQLite, against a native
+#            `vecshard serve` (same keys, same error codes), SIGKILL and
+#            restart, partial results, `vecshard push` (needs the CLI)
 #   chromium headless Debian chromium via playwright-core: a test page, and
 #            the www/ demo (build, search, OPFS save + reload, CLI data dir)
 #   cluster-bench  a short run of wasm-tests/bench/cluster.mjs
-# Usage: scripts/test-js.sh [node|types|deno|workerd|chromium|cluster-bench ...]  (default: all)
+# Usage: scripts/test-js.sh [node|types|deno|workerd|edge|chromium|cluster-bench ...]  (default: all)
 # Called by `scripts/test-all.sh js`. Artifacts (screenshots) go to
 # wasm-tests/.work/artifacts/.
 set -euo pipefail
@@ -25,6 +29,7 @@ export VECSHARD_WASM_GOLDEN=$ROOT/crates/wasm/tests/golden
 export VECSHARD_ROUTING=$ROOT/crates/coordinator/tests/golden/routing.tsv
 export VECSHARD_ARTIFACTS=$WORK/artifacts
 export VECSHARD_WWW=$ROOT/www
+export VECSHARD_EDGE=$ROOT/edge/cloudflare
 
 step() { printf '\n--> js: %s\n' "$*"; }
 
@@ -63,7 +68,7 @@ package() {
   npm install --no-audit --no-fund --loglevel=error --offline "$WORK/$tgz"
   # Tests are copied in so that `import "vecshard"` resolves to the tarball;
   # their own dev tools (playwright-core, ...) resolve from wasm-tests/node_modules.
-  cp -r "$WT/lib" "$WT/node" "$WT/types" "$WT/deno" "$WT/workerd" "$WT/browser" .
+  cp -r "$WT/lib" "$WT/node" "$WT/types" "$WT/deno" "$WT/workerd" "$WT/edge" "$WT/browser" .
   cd "$ROOT"
   ls -l "$WORK/$tgz"
 }
@@ -96,6 +101,7 @@ node_() { cli; step "node (on the installed tarball)"; node --test --test-report
 types() { step "TypeScript: tsc --noEmit on a typed example"; "$WT/node_modules/.bin/tsc" -p "$WORK/proj/types/tsconfig.json"; echo "types ok"; }
 deno_() { step "deno"; node --test --test-reporter=spec "$WORK/proj/deno/deno.test.mjs"; }
 workerd_() { step "workerd"; node --test --test-reporter=spec "$WORK/proj/workerd/workerd.test.mjs"; }
+edge_() { cli; step "edge: Durable Object shards in workerd (edge/cloudflare)"; node --test --test-reporter=spec "$WORK/proj/edge/edge.test.mjs"; }
 # A short run of the Cluster benchmark (1, 2, 4 workers on glove100-10k), so
 # it keeps working; the README's figures come from the full run
 # (node wasm-tests/bench/cluster.mjs).
@@ -103,12 +109,12 @@ cluster_bench() { step "Cluster benchmark, short run (1, 2, 4 workers)"; node "$
 chromium_() { cli; step "headless chromium (package page, www/ demo)"; node --test --test-reporter=spec "$WORK"/proj/browser/*.test.mjs; }
 
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(node types deno workerd chromium cluster-bench)
+[ ${#steps[@]} -gt 0 ] || steps=(node types deno workerd edge chromium cluster-bench)
 setup
 package
 for s in "${steps[@]}"; do
   case $s in
-    node | deno | workerd | chromium) "${s}_" ;;
+    node | deno | workerd | edge | chromium) "${s}_" ;;
     types) types ;;
     cluster-bench) cluster_bench ;;
     *) echo "unknown step $s" >&2; exit 2 ;;

@@ -1,8 +1,8 @@
 // A typed example checked with `tsc --noEmit` against the installed package:
 // it must compile, and every `@ts-expect-error` line must really be an error
 // (tsc fails if one is not), so the types reject what the runtime rejects.
-import init, { Cluster, Index, VecshardError, deleteLocal, hashName, initSync, loadLocal, route, saveLocal, stringifyManifest } from 'vecshard';
-import type { Attributes, ClusterManifest, ClusterSearchResult, ErrorCode, IndexOptions, IndexStats, SavedCluster, SearchResult, StorageBackend } from 'vecshard';
+import init, { Cluster, Index, IndexLoader, Shard, VecshardError, deleteLocal, hashName, initSync, loadLocal, route, saveLocal, stringifyManifest } from 'vecshard';
+import type { Attributes, ClusterManifest, ClusterSearchResult, ErrorCode, IndexOptions, IndexStats, SavedCluster, ShardDescription, SearchResult, StorageBackend } from 'vecshard';
 
 export async function example(bytes: Uint8Array): Promise<string[]> {
   await init();
@@ -116,4 +116,28 @@ export async function attributes(): Promise<void> {
   void [attrs, first, plan, c, ca];
   cluster.free();
   index.free();
+}
+
+// Streaming snapshots (issue 11 § 1).
+export async function streaming(): Promise<void> {
+  const index = new Index({ dim: 2, metric: 'l2' });
+  const chunks = index.saveChunks({ chunkSize: 1 << 20 });
+  const total: number = chunks.byteLength;
+  const loader = new IndexLoader({ length: total });
+  for (const c of chunks) loader.push(c);
+  const copy: Index = loader.finish();
+  const again: Index = await Index.fromChunks(copy.saveChunks());
+  // @ts-expect-error chunks are bytes
+  new IndexLoader().push('abc');
+  // @ts-expect-error chunkSize is a number
+  index.saveChunks({ chunkSize: '1MiB' });
+  const shard: Shard = await Shard.create();
+  shard.handle(await Shard.createRequest({ dim: 2, metric: 'l2' }));
+  const logged: boolean = shard.logged;
+  const r = shard.beginRestore();
+  for (const c of shard.saveChunks()) r.push(c);
+  r.finish();
+  const d: ShardDescription = shard.describe();
+  void [logged, d, again];
+  shard.free();
 }

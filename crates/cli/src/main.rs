@@ -4,7 +4,8 @@
 //! a sharded data dir, `serve` runs the HTTP coordinator over local
 //! wasmtime shards (or remote shard servers), `shard-serve` serves one
 //! shard to a remote coordinator, and `query`, `info`, `checkpoint` and
-//! `bench` work on a data dir or a running server. Run `vecshard help
+//! `bench` work on a data dir or a running server, and `push` uploads a
+//! data dir to an edge deployment (`edge/cloudflare/`). Run `vecshard help
 //! COMMAND` for each command's options and an example.
 //!
 //! What it is **not**: the place for logic. Routing and merging are in
@@ -17,6 +18,7 @@ mod build;
 mod catalog;
 mod http;
 mod input;
+mod push;
 mod query;
 mod resp_backend;
 mod serve;
@@ -53,6 +55,7 @@ enum Cmd {
     Info(query::InfoArgs),
     Checkpoint(query::CheckpointArgs),
     Bench(bench::BenchArgs),
+    Push(push::PushArgs),
 }
 
 /// Options shared by every command that runs shards locally.
@@ -148,6 +151,7 @@ fn main() -> ExitCode {
         Cmd::Info(a) => query::run_info(a),
         Cmd::Checkpoint(a) => query::run_checkpoint(a),
         Cmd::Bench(a) => bench::run(a),
+        Cmd::Push(a) => push::run(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

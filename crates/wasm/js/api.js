@@ -10,7 +10,7 @@
 // core, which checks everything before it changes anything: after a failed
 // call the index is exactly as it was.
 
-import { RawIndex } from './vecshard.js';
+import { RawIndex, RawIndexLoader } from './vecshard.js';
 
 const DISPOSE = Symbol.dispose ?? Symbol.for('Symbol.dispose');
 const FROM_RAW = Symbol('vecshard.fromRaw');
@@ -358,6 +358,54 @@ export class Index {
     return this.#live.to_bytes();
   }
 
+  /**
+   * The snapshot of `toBytes()`, as chunks of at most `chunkSize` bytes
+   * (default 1 MiB), encoded as they are asked for: memory holds the index
+   * plus one chunk. `byteLength` is the total. A write to the index ends
+   * the iteration with `invalid_snapshot` (start again).
+   */
+  saveChunks(options) {
+    const size = chunkSize(options, 'saveChunks');
+    const byteLength = this.#live.save_begin();
+    const self = this;
+    const it = (function* () {
+      try {
+        for (;;) {
+          const c = self.#live.save_read(size);
+          if (c.length === 0) return;
+          yield c;
+        }
+      } catch (e) {
+        rethrow(e);
+      }
+    })();
+    it.byteLength = byteLength;
+    return it;
+  }
+
+  /**
+   * Loads a snapshot from chunks (any iterable or async iterable of
+   * Uint8Arrays, e.g. `saveChunks()`, a `ReadableStream`, a file's
+   * `createReadStream()`), one at a time: memory holds the index being
+   * built plus one chunk.
+   */
+  static async fromChunks(source, options) {
+    const loader = new IndexLoader(options);
+    if (source && typeof source.getReader === 'function' && !(Symbol.asyncIterator in source)) {
+      const reader = source.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        loader.push(value);
+      }
+    } else {
+      if (!source || !(Symbol.iterator in source || Symbol.asyncIterator in source))
+        fail('invalid_argument', `fromChunks needs an iterable or async iterable of Uint8Arrays, got ${describe(source)}`);
+      for await (const c of source) loader.push(c);
+    }
+    return loader.finish();
+  }
+
   stats() {
     return this.#live.stats();
   }
@@ -371,5 +419,83 @@ export class Index {
 
   [DISPOSE]() {
     this.free();
+  }
+}
+
+/** Largest chunk a streaming save hands out in one piece (64 MiB). */
+const MAX_CHUNK = 64 << 20;
+
+export function chunkSize(options, what) {
+  if (options === undefined) return 1 << 20;
+  if (typeof options !== 'object' || options === null)
+    fail('invalid_argument', `${what} options must be an object like { chunkSize: 1048576 }, got ${describe(options)}`);
+  const { chunkSize: n = 1 << 20 } = options;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_CHUNK)
+    fail('invalid_argument', `options.chunkSize must be an integer in 1..=${MAX_CHUNK}, got ${describe(n)}`);
+  return n;
+}
+
+export function chunkBytes(chunk, what = 'chunk') {
+  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
+  if (!(chunk instanceof Uint8Array)) fail('invalid_argument', `${what} must be a Uint8Array or an ArrayBuffer, got ${describe(chunk)}`);
+  return chunk;
+}
+
+export function expectedLength(options, what) {
+  if (options === undefined) return undefined;
+  if (typeof options !== 'object' || options === null)
+    fail('invalid_argument', `${what} options must be an object like { length: 123 }, got ${describe(options)}`);
+  const n = options.length;
+  if (n === undefined) return undefined;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)
+    fail('invalid_argument', `options.length must be a non-negative integer (the snapshot's size in bytes), got ${describe(n)}`);
+  return n;
+}
+
+/**
+ * Builds an `Index` from snapshot chunks split anywhere, one `push` at a
+ * time. A bad or truncated snapshot is `invalid_snapshot` (at the `push`
+ * that shows it, or at `finish`); after an error the loader is done.
+ */
+export class IndexLoader {
+  #raw;
+  #received = 0;
+
+  constructor(options) {
+    const len = expectedLength(options, 'new IndexLoader');
+    this.#raw = new RawIndexLoader(len);
+  }
+
+  get #live() {
+    if (this.#raw === undefined) fail('invalid_argument', 'this IndexLoader already finished; start a new one');
+    return this.#raw;
+  }
+
+  push(chunk) {
+    const raw = this.#live;
+    const bytes = chunkBytes(chunk);
+    try {
+      raw.push(bytes);
+    } catch (e) {
+      rethrow(e);
+    }
+    this.#received += bytes.length;
+  }
+
+  /** Bytes taken so far. */
+  get received() {
+    return this.#received;
+  }
+
+  finish() {
+    const raw = this.#live;
+    this.#raw = undefined;
+    try {
+      return new Index(FROM_RAW, raw.finish());
+    } catch (e) {
+      rethrow(e);
+    } finally {
+      raw.free();
+    }
   }
 }

@@ -204,6 +204,26 @@ export class Index implements Disposable {
    */
   toBytes(): Uint8Array;
 
+  /**
+   * The bytes of `toBytes()` as chunks of at most `chunkSize` bytes
+   * (default 1 MiB), encoded as they are asked for, so memory holds the
+   * index plus one chunk (not a whole snapshot copy). `byteLength` is the
+   * total. A write to the index before the last chunk ends the iteration
+   * with `invalid_snapshot`: start again.
+   */
+  saveChunks(options?: ChunkOptions): SnapshotChunks;
+
+  /**
+   * Loads a snapshot from chunks split anywhere (`saveChunks()`, a
+   * `ReadableStream`, a Node read stream, ...), one at a time: memory holds
+   * the index being built plus one chunk. Bad or truncated bytes reject
+   * with `invalid_snapshot`.
+   */
+  static fromChunks(
+    source: Iterable<Uint8Array | ArrayBuffer> | AsyncIterable<Uint8Array | ArrayBuffer> | ReadableStream<Uint8Array>,
+    options?: LoaderOptions,
+  ): Promise<Index>;
+
   stats(): IndexStats;
 
   /**
@@ -214,6 +234,80 @@ export class Index implements Disposable {
 
   /** Same as `free()`, for `using index = new Index(...)`. */
   [Symbol.dispose](): void;
+}
+
+/** Options of a streaming save. */
+export interface ChunkOptions {
+  /** Largest chunk in bytes (1 ..= 64 MiB; default 1 MiB). */
+  chunkSize?: number;
+}
+
+/** Options of a streaming load. */
+export interface LoaderOptions {
+  /** The snapshot's total size, if known: checked against the lengths inside before anything is allocated. */
+  length?: number;
+}
+
+/** The chunks of a streaming save, and their total length. */
+export interface SnapshotChunks extends IterableIterator<Uint8Array> {
+  readonly byteLength: number;
+}
+
+/**
+ * Builds an `Index` from snapshot chunks, one `push` at a time. A bad or
+ * truncated snapshot throws `invalid_snapshot` (at the `push` that shows
+ * it, or at `finish`); after an error, or after `finish`, the loader is done.
+ */
+export class IndexLoader {
+  constructor(options?: LoaderOptions);
+  push(chunk: Uint8Array | ArrayBuffer): void;
+  /** Bytes taken so far. */
+  readonly received: number;
+  finish(): Index;
+}
+
+/** A restore in progress (`Shard.beginRestore`). */
+export interface ShardRestore {
+  push(chunk: Uint8Array | ArrayBuffer): void;
+  /** Replaces the shard with the one loaded; `invalid_snapshot` (the old shard stays) if the bytes are bad or truncated. */
+  finish(): void;
+}
+
+/** What `Shard.describe()` reports. */
+export interface ShardDescription {
+  created: boolean;
+  dim?: number;
+  metric?: Metric;
+  quantization?: Quantization;
+  size: number;
+  indexBytes: number;
+  attributeBytes: number;
+  /** The shard's wasm linear memory. */
+  memoryBytes?: number;
+}
+
+/**
+ * One shard of a cluster in the calling thread, driven by the postcard
+ * request protocol (what a `Cluster` worker or a Durable Object hosts;
+ * ARCHITECTURE.md § crates/shard), with a streaming snapshot. Runs on the
+ * Cluster module.
+ */
+export class Shard {
+  private constructor();
+  static create(): Promise<Shard>;
+  /** The encoded `Create` request for these index options. */
+  static createRequest(options: IndexOptions): Promise<Uint8Array>;
+  /** Handles one encoded request; returns the encoded response (errors are responses, never throws on bytes). */
+  handle(request: Uint8Array | ArrayBuffer): Uint8Array;
+  /** Whether the last request was a write that succeeded: what a durable owner logs before it answers. */
+  readonly logged: boolean;
+  describe(): ShardDescription;
+  /** The shard snapshot (a data dir's `snapshot.bin` bytes) in chunks; `not_initialized` before the index exists. */
+  saveChunks(options?: ChunkOptions): SnapshotChunks;
+  /** Starts a restore; the current shard serves until `finish()`. */
+  beginRestore(options?: LoaderOptions): ShardRestore;
+  restoreChunks(source: Iterable<Uint8Array | ArrayBuffer> | AsyncIterable<Uint8Array | ArrayBuffer>, options?: LoaderOptions): Promise<void>;
+  free(): void;
 }
 
 /** Options of `Cluster.create`: the index options plus the shard count. */

@@ -44,3 +44,8 @@ export function clusterModule() {
   }
   return cluster;
 }
+
+/** An entry point that instantiated the cluster module itself (edge.js). */
+export function setClusterGlue(glue, module) {
+  cluster = Promise.resolve({ glue, module });
+}

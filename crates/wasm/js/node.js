@@ -12,7 +12,8 @@ wasmInitSync({ module });
 setModule(module);
 setClusterSource(async () => WebAssembly.compile(await readFile(new URL('./vecshard_cluster_bg.wasm', import.meta.url))));
 
-export { Index, VecshardError } from './api.js';
+export { Index, IndexLoader, VecshardError } from './api.js';
+export { Shard } from './shard.js';
 export { Cluster, route, hashName } from './cluster.js';
 export { stringifyManifest } from './manifest.js';
 export { saveLocal, loadLocal, deleteLocal } from './storage.js';

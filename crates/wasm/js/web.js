@@ -17,7 +17,8 @@
 import wasmInit, { initSync as wasmInitSync } from './vecshard.js';
 import { setClusterSource, setModule, wasmModule } from './module.js';
 
-export { Index, VecshardError } from './api.js';
+export { Index, IndexLoader, VecshardError } from './api.js';
+export { Shard } from './shard.js';
 export { Cluster, route, hashName } from './cluster.js';
 export { stringifyManifest } from './manifest.js';
 export { saveLocal, loadLocal, deleteLocal } from './storage.js';

@@ -19,7 +19,7 @@ setClusterSource(async () => {
   });
 });
 
-export { Index, VecshardError } from './api.js';
+export { Index, IndexLoader, VecshardError } from './api.js';
 export { Cluster, route, hashName } from './cluster.js';
 export { stringifyManifest } from './manifest.js';
 export { saveLocal, loadLocal, deleteLocal } from './storage.js';

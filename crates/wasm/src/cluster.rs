@@ -29,9 +29,20 @@ pub struct RawCluster {
     coord: Rc<Coordinator>,
 }
 
-/// A coordinator error as a JS error with a `code` (and `missing` shards).
+/// A coordinator error as a JS error with a `code` (and `missing` shards),
+/// and a `kind` (`bad_input`, `shard`, `incomplete`, `unexpected`,
+/// `config`) from which the edge coordinator picks the HTTP status the
+/// native server would.
 fn coord_error(e: &Error) -> JsValue {
     let err = js_error(e.code(), &e.to_string());
+    let kind = match e.kind() {
+        ErrorKind::BadInput(_) => "bad_input",
+        ErrorKind::Shard { .. } => "shard",
+        ErrorKind::Incomplete { .. } => "incomplete",
+        ErrorKind::Unexpected { .. } => "unexpected",
+        _ => "config",
+    };
+    let _ = Reflect::set(&err, &"kind".into(), &kind.into());
     let shards: Option<Vec<u32>> = match e.kind() {
         ErrorKind::Incomplete { missing, .. } => Some(missing.clone()),
         ErrorKind::Shard { shard, .. } => Some(vec![*shard]),
@@ -250,7 +261,9 @@ impl RawCluster {
     /// coordinator compiles the filter once, then every shard plans its
     /// own part). `strict` rejects instead of answering partially. `tag`
     /// (any JS value) is handed to `send` with each of this search's
-    /// requests (see [`crate::transport::tagged`]).
+    /// requests (see [`crate::transport::tagged`]). `key_prefix` / `keys`
+    /// are the HTTP API's key filters (`{"key_prefix"}`, `{"keys"}`), at
+    /// most one of them.
     #[allow(clippy::too_many_arguments)]
     pub fn search(
         &self,
@@ -262,6 +275,8 @@ impl RawCluster {
         filter: Option<String>,
         filter_ef: Option<u32>,
         with_attributes: bool,
+        key_prefix: Option<String>,
+        keys: Option<Vec<String>>,
     ) -> Promise {
         let coord = self.coord.clone();
         future_to_promise(async move {
@@ -274,7 +289,12 @@ impl RawCluster {
                     ),
                 ));
             }
-            let query = Query { vector: q, k, ef, filter: None };
+            let key_filter = match (key_prefix, keys) {
+                (Some(p), None) => Some(vecshard_shard::Filter::KeyPrefix(p)),
+                (None, Some(k)) => Some(vecshard_shard::Filter::Keys(k)),
+                _ => None,
+            };
+            let query = Query { vector: q, k, ef, filter: key_filter };
             let mode = if strict { Mode::Strict } else { Mode::Partial };
             let opts = SearchOptions { filter, filter_ef, with_attributes };
             let res = tagged(tag, coord.search_with(query, &opts, mode)).await.map_err(|e| {
@@ -354,6 +374,7 @@ impl RawCluster {
                         let o = Object::new();
                         set(&o, "size", &(info.len as f64).into());
                         set(&o, "indexBytes", &(info.index_bytes as f64).into());
+                        set(&o, "attributeBytes", &(info.attribute_bytes as f64).into());
                         set(&o, "maxLevel", &info.max_level.into());
                         set(&o, "kernel", &JsValue::from_str(&info.kernel));
                         JsValue::from(o)

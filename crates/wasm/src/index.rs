@@ -63,8 +63,10 @@ const SAMPLE: usize = 256;
 /// The raw index class behind the package's `Index`.
 #[wasm_bindgen]
 pub struct RawIndex {
-    index: Index,
-    attrs: AttrSlots,
+    pub(crate) index: Index,
+    pub(crate) attrs: AttrSlots,
+    /// A streaming save in progress (`crate::stream`); every write ends it.
+    pub(crate) save: Option<crate::stream::Save>,
     /// Searches take `&self` in the core; keeping one scratch here means a
     /// query allocates nothing after the first.
     scratch: Scratch,
@@ -149,36 +151,23 @@ impl RawIndex {
     /// that are not a JSON object (written by the native `Upsert` before
     /// attributes were typed) are kept, and filters see no attributes there.
     pub fn from_bytes(bytes: &[u8]) -> Result<RawIndex, JsValue> {
-        let (index, pairs) = vecshard_shard::snapshot::decode(bytes).map_err(|e| wire_error(&e))?;
-        let mut attrs = AttrSlots::default();
-        for (k, raw) in pairs {
-            // decode checked that every key is in the index.
-            let Some(slot) = index.slot_of(&k) else { continue };
-            let typed = vecshard_filter::Attributes::parse(&raw).ok();
-            attrs.set(slot, Some(crate::attrs::Entry { raw, typed }));
-        }
-        Ok(RawIndex::wrap(index, attrs))
+        // The streaming loader fed one chunk: one code path for both.
+        let mut l = crate::stream::RawIndexLoader::new(Some(bytes.len() as f64));
+        l.push(bytes)?;
+        l.finish()
     }
 
     /// The snapshot bytes of this index (see the module docs for which
     /// format).
     pub fn to_bytes(&self) -> Vec<u8> {
-        if self.attrs.count() == 0 {
-            return self.index.to_bytes();
-        }
-        let mut pairs: Vec<(&str, &[u8])> = self
-            .attrs
-            .iter()
-            .filter_map(|(slot, e)| self.index.key_of(slot).map(|k| (k, e.raw.as_slice())))
-            .collect();
-        heapsort_by_key(&mut pairs);
-        vecshard_shard::snapshot::encode(&self.index, &pairs)
+        self.snapshot_bytes()
     }
 
     /// Inserts `key` (with attribute JSON text, or none); throws
     /// `duplicate_key` if it is present.
     pub fn add(&mut self, key: &str, v: &[f32], attributes: Option<String>) -> Result<(), JsValue> {
         let entry = attributes.map(|a| parse_attrs(key, a)).transpose()?;
+        self.save = None;
         js(self.index.insert(key, v))?;
         self.file(key, entry);
         Ok(())
@@ -194,6 +183,7 @@ impl RawIndex {
     ) -> Result<bool, JsValue> {
         let entry = attributes.map(|a| parse_attrs(key, a)).transpose()?;
         let old = self.index.slot_of(key);
+        self.save = None;
         let new = js(self.index.upsert(key, v))?;
         // The core re-linked the key and may have moved it to another slot.
         if let Some(s) = old {
@@ -238,6 +228,7 @@ impl RawIndex {
         }
         let items: Vec<(&str, &[f32])> =
             keys.iter().map(String::as_str).zip(flat.chunks_exact(dim)).collect();
+        self.save = None;
         js(self.index.insert_batch(&items))?;
         for (k, e) in keys.iter().zip(entries) {
             self.file(k, e);
@@ -248,6 +239,7 @@ impl RawIndex {
     /// Removes `key`; throws `key_not_found` if it is absent.
     pub fn remove(&mut self, key: &str) -> Result<(), JsValue> {
         let slot = self.index.slot_of(key);
+        self.save = None;
         js(self.index.remove(key))?;
         if let Some(s) = slot {
             self.attrs.set(s, None);
@@ -264,6 +256,7 @@ impl RawIndex {
             return Err(not_found(key));
         };
         let entry = attributes.map(|a| parse_attrs(key, a)).transpose()?;
+        self.save = None;
         self.attrs.set(slot, entry);
         Ok(())
     }
@@ -498,8 +491,15 @@ pub fn heapsort_by_key(v: &mut [(&str, &[u8])]) {
 }
 
 impl RawIndex {
-    fn wrap(index: Index, attrs: AttrSlots) -> RawIndex {
-        RawIndex { index, attrs, scratch: Scratch::new(), keys: String::new(), packed: Vec::new() }
+    pub(crate) fn wrap(index: Index, attrs: AttrSlots) -> RawIndex {
+        RawIndex {
+            index,
+            attrs,
+            save: None,
+            scratch: Scratch::new(),
+            keys: String::new(),
+            packed: Vec::new(),
+        }
     }
 
     /// The wrapped core index (for Rust callers and tests).

@@ -21,7 +21,9 @@
 //! Map: [`index`] holds [`RawIndex`] (a shard: the core index plus typed,
 //! indexed attributes and the filter planner); [`error`] maps core errors
 //! to JS errors with a `code`; [`convert`] parses options and packs
-//! results; [`versions`] has `route` and the manifest's format versions.
+//! results; [`stream`] the streaming save and load of an index
+//! (`saveChunks`, `IndexLoader`); [`versions`] has `route` and the
+//! manifest's format versions.
 //! With the `cluster` feature: `shard` holds `RawShard`, the shard a worker
 //! hosts; `cluster` holds `RawCluster`, the Rust coordinator (routing,
 //! fan-out, merge, partial results) that drives the workers through
@@ -47,6 +49,7 @@ pub mod error;
 pub mod index;
 #[cfg(feature = "cluster")]
 pub mod shard;
+pub mod stream;
 #[cfg(all(feature = "cluster", target_arch = "wasm32"))]
 pub mod transport;
 pub mod versions;
@@ -66,3 +69,4 @@ pub use cluster::RawCluster;
 pub use index::RawIndex;
 #[cfg(feature = "cluster")]
 pub use shard::RawShard;
+pub use stream::RawIndexLoader;

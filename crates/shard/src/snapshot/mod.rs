@@ -91,9 +91,14 @@ pub fn decode(bytes: &[u8]) -> Result<(Index, AttributePairs), WireError> {
 // Writing
 // ---------------------------------------------------------------------------
 
-/// Where the encoder gets the attribute pairs from, in key order.
-pub(crate) trait PairSource {
+/// Where the encoder gets the attribute pairs from, in key order. The
+/// shard implements it over its attribute store; the npm `Index` over its
+/// per-slot attributes (a streaming `saveChunks`).
+pub trait PairSource {
+    /// Number of pairs.
     fn pair_count(&self) -> usize;
+    /// Pair `i` (keys sorted, unique, present in the index), or `None` if
+    /// it is gone (the encoder then fails: the attributes changed).
     fn pair(&self, i: usize) -> Option<(&str, &[u8])>;
 }
 
@@ -162,7 +167,9 @@ impl core::fmt::Debug for Encoder {
 }
 
 impl Encoder {
-    pub(crate) fn new(index: &Index, src: &dyn PairSource) -> Encoder {
+    /// A cursor over the container of `index` and the pairs of `src`
+    /// (the same two must be handed to every [`Encoder::read`]).
+    pub fn new(index: &Index, src: &dyn PairSource) -> Encoder {
         let core = index.snapshot_encoder();
         let core_len = core.len();
         let pairs = src.pair_count();
@@ -205,7 +212,8 @@ impl Encoder {
     }
 
     /// Fills `out` with the next bytes; returns how many (0 once done).
-    pub(crate) fn read(
+    /// Fails if the index changed since [`Encoder::new`].
+    pub fn read(
         &mut self,
         index: &Index,
         src: &dyn PairSource,
