@@ -26,12 +26,16 @@ use crate::HostArgs;
 /// row numbers, which is how `build` keys .fvecs and .npy rows.
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  D=../shared/data/glove100-100k\n  vecshard bench --input $D/base.fvecs --metric cosine --shards 1,2,4 --queries $D/query.fvecs --ground-truth $D/groundtruth.ivecs --backends wasm,native\n  vecshard bench --data data/glove --queries $D/query.fvecs --ground-truth $D/groundtruth.ivecs --ef 20,40,80"
+    after_help = "Examples:\n  D=../shared/data/glove100-100k\n  vecshard bench --input $D/base.fvecs --metric cosine --shards 1,2,4 --queries $D/query.fvecs --ground-truth $D/groundtruth.ivecs --backends wasm,native\n  vecshard bench --data data/glove --queries $D/query.fvecs --ground-truth $D/groundtruth.ivecs --ef 20,40,80\n  vecshard bench --data data/all --collection glove --queries $D/query.fvecs --ground-truth $D/groundtruth.ivecs"
 )]
 pub struct BenchArgs {
     /// An existing data dir to benchmark.
     #[arg(long, conflicts_with = "input", required_unless_present = "input")]
     pub data: Option<PathBuf>,
+    /// With --data: benchmark this named collection of the data dir
+    /// (default: its single index, the collection "default").
+    #[arg(long, requires = "data")]
+    pub collection: Option<String>,
     /// Build from this vector file first (once per --shards value).
     #[arg(long)]
     pub input: Option<PathBuf>,
@@ -176,8 +180,9 @@ pub fn run(a: BenchArgs) -> Result<()> {
     };
     let setups: Vec<(u32, PathBuf, Option<f64>)> = match (&a.data, &a.input) {
         (Some(d), _) => {
-            let m = vecshard_host::Manifest::read(d)?;
-            vec![(m.shards, d.clone(), None)]
+            let d = crate::query::collection_dir(d, a.collection.as_deref());
+            let m = vecshard_host::Manifest::read(&d)?;
+            vec![(m.shards, d, None)]
         }
         (None, Some(input)) => {
             let work = work.clone().expect("work dir");
@@ -192,6 +197,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
                     input: input.clone(),
                     shards: n,
                     out: out.clone(),
+                    collection: None,
                     metric: a.metric,
                     m: 16,
                     ef_construction: 200,

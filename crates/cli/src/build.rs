@@ -1,6 +1,7 @@
 //! `vecshard build`: vector file -> sharded data dir.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -8,7 +9,7 @@ use clap::Args;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use vecshard_coordinator::{Coordinator, ErrorKind};
-use vecshard_host::{Cluster, FsyncPolicy};
+use vecshard_host::{Cluster, Collections, FsyncPolicy, HostConfig};
 use vecshard_shard::{Item, Request, Response, Settings, WireMetric, WireQuantization};
 
 use crate::input::VectorReader;
@@ -21,9 +22,16 @@ use crate::HostArgs;
 /// npy rows are keyed by row number), sends each vector to shard
 /// xxh3(key) mod N and builds all shards in parallel, each on its own
 /// worker thread. The result is a data dir for `vecshard serve`.
+///
+/// With --collection NAME the vectors go into the named collection of the
+/// data dir --out (which may exist and hold other collections): the
+/// collection is created with this command's settings, or filled if it
+/// exists with the same settings (other settings are an error and change
+/// nothing). Each collection has its own shard count, metric, m,
+/// ef_construction and quantization.
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Example:\n  vecshard build --input ../shared/data/glove100-100k/base.fvecs --shards 2 --metric cosine --out data/glove\n  vecshard build --input docs.jsonl --shards 4 --metric ip --quantization i8 --out data/docs"
+    after_help = "Examples:\n  vecshard build --input ../shared/data/glove100-100k/base.fvecs --shards 2 --metric cosine --out data/glove\n  vecshard build --input docs.jsonl --shards 4 --metric ip --quantization i8 --out data/docs\n  # two named collections in one data dir, each with its own settings:\n  vecshard build --input films.jsonl --collection films --metric cosine --out data/all\n  vecshard build --input ../shared/data/siftsmall/base.fvecs --collection sift --shards 2 --metric l2 --out data/all\n  vecshard query --data data/all --collection films --vector \"0.1,0.2,0.3\" --k 5"
 )]
 pub struct BuildArgs {
     /// Vector file: .fvecs, .npy or .jsonl.
@@ -32,9 +40,15 @@ pub struct BuildArgs {
     /// Number of shards.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub shards: u32,
-    /// Data dir to create (must not exist, or be empty).
+    /// Data dir to create (must not exist, or be empty). With --collection,
+    /// the data dir to add the collection to (created if missing).
     #[arg(long)]
     pub out: PathBuf,
+    /// Build into this named collection of --out instead of the data dir's
+    /// single index (the collection "default"). Created if missing; filled
+    /// if it exists with equal settings.
+    #[arg(long)]
+    pub collection: Option<String>,
     /// Distance: cosine, l2 (squared Euclidean) or ip (negative inner product).
     #[arg(long, default_value = "cosine", value_parser = parse_metric)]
     pub metric: WireMetric,
@@ -125,7 +139,15 @@ pub fn run(a: BuildArgs) -> Result<()> {
             mib(&report.memory_bytes),
             mib(&report.held_bytes)
         );
-        println!("serve it with: vecshard serve --data {}", a.out.display());
+        match &a.collection {
+            None => println!("serve it with: vecshard serve --data {}", a.out.display()),
+            Some(c) => println!(
+                "collection {c:?}; serve it with: vecshard serve --data {} (HTTP: \
+                 /v1/collections/{}/search)",
+                a.out.display(),
+                crate::http::path_segment(c)
+            ),
+        }
     }
     Ok(())
 }
@@ -134,14 +156,50 @@ pub fn run(a: BuildArgs) -> Result<()> {
 /// build leaves nothing behind.
 pub fn build(a: &BuildArgs, progress: bool) -> Result<BuildReport> {
     let existed = a.out.exists();
-    let r = build_inner(a, progress);
-    if r.is_err() && !existed {
-        let _ = std::fs::remove_dir_all(&a.out);
+    let mut created = None;
+    let r = build_inner(a, progress, &mut created);
+    if r.is_err() {
+        if !existed {
+            let _ = std::fs::remove_dir_all(&a.out);
+        } else if let Some(name) = created {
+            // A collection this build created goes again; one it was
+            // filling keeps what was written before the error.
+            if let Ok(c) = Collections::open(&a.out, HostConfig::default()) {
+                let _ = c.delete(&name);
+            }
+        }
     }
     r
 }
 
-fn build_inner(a: &BuildArgs, progress: bool) -> Result<BuildReport> {
+/// Where a build writes: a new data dir's single index, or a named
+/// collection of a data dir (kept open through its `Collections`).
+enum Dest {
+    Root(Cluster),
+    Named(Collections, Arc<Cluster>),
+}
+
+impl Dest {
+    fn cluster(&self) -> &Cluster {
+        match self {
+            Dest::Root(c) => c,
+            Dest::Named(_, c) => c,
+        }
+    }
+
+    fn shutdown(self) -> Result<()> {
+        match self {
+            Dest::Root(c) => c.shutdown()?,
+            Dest::Named(colls, c) => {
+                drop(c);
+                colls.shutdown()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn build_inner(a: &BuildArgs, progress: bool, created: &mut Option<String>) -> Result<BuildReport> {
     let started = Instant::now();
     let mut reader = VectorReader::open(&a.input)?;
     // jsonl learns the dimension from its first record.
@@ -161,13 +219,30 @@ fn build_inner(a: &BuildArgs, progress: bool) -> Result<BuildReport> {
     settings.to_config().validate().map_err(|e| anyhow::anyhow!("invalid index settings: {e}"))?;
     let mut cfg = a.host.config(FsyncPolicy::No);
     cfg.bulk_load = true;
-    let cluster = Cluster::create(&a.out, a.shards, settings, cfg)
-        .with_context(|| format!("cannot create the data dir {}", a.out.display()))?;
+    let dest = match &a.collection {
+        None => Dest::Root(
+            Cluster::create(&a.out, a.shards, settings, cfg)
+                .with_context(|| format!("cannot create the data dir {}", a.out.display()))?,
+        ),
+        Some(name) => {
+            let colls = Collections::open(&a.out, cfg)
+                .with_context(|| format!("cannot open the data dir {}", a.out.display()))?;
+            if colls.create(name, a.shards, settings).with_context(|| {
+                format!("cannot create the collection {name:?} in {}", a.out.display())
+            })? {
+                *created = Some(name.clone());
+            }
+            let c = colls.get(name).with_context(|| format!("cannot open collection {name:?}"))?;
+            Dest::Named(colls, c)
+        }
+    };
+    let cluster = dest.cluster();
+    let dir = cluster.dir().to_path_buf();
     let coord = cluster.coordinator();
 
     let total = reader.total().map(|t| a.limit.map_or(t, |l| l.min(t)));
     if let Some(t) = total {
-        reserve(&cluster, t)?;
+        reserve(cluster, t)?;
     }
     let bar = if progress { make_bar(total, &a.input) } else { ProgressBar::hidden() };
     let limit = a.limit.unwrap_or(u64::MAX);
@@ -219,12 +294,14 @@ fn build_inner(a: &BuildArgs, progress: bool) -> Result<BuildReport> {
     let stats = cluster.stats();
     let per_shard: Vec<u64> = stats.iter().map(|s| s.len).collect();
     let memory_bytes: Vec<u64> = stats.iter().map(|s| s.memory_bytes).collect();
-    cluster.shutdown().context("closing the shards")?;
+    let shards = cluster.shards().len() as u32;
+    drop(coord);
+    dest.shutdown().context("closing the shards")?;
     bar.finish_and_clear();
-    let snapshot_bytes = (0..a.shards).map(|i| snapshot_len(&a.out, i)).sum();
+    let snapshot_bytes = (0..shards).map(|i| snapshot_len(&dir, i)).sum();
     Ok(BuildReport {
         vectors: written,
-        shards: a.shards,
+        shards,
         build_s: started.elapsed().as_secs_f64(),
         per_shard,
         snapshot_bytes,

@@ -1,8 +1,21 @@
 //! [`LocalCatalog`]: the server's collections over a local data dir
 //! (`vecshard_host::Collections`), one [`App`] per opened collection.
+//!
+//! **Idle unload.** Every request goes through [`Catalog::open`], which
+//! notes when each collection was last used. [`LocalCatalog::reap`] (run
+//! by `serve` every few seconds, and by `open` when a new collection would
+//! pass the cap) unloads collections idle for longer than `idle`, then the
+//! least recently used ones while more than `max_open` are open. Unloading
+//! drops the cached app and router and asks `Collections::unload`, which
+//! checkpoints and stops the shards only if nothing else holds the
+//! collection (a request in flight holds its app, hence its cluster), so a
+//! busy collection is skipped and no acknowledged write is lost; the next
+//! request reopens it from disk. So threads and shard memory are bounded
+//! by `max_open` collections (plus those busy at the same moment).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use futures::future::{self, BoxFuture, FutureExt};
 use hyper::StatusCode;
@@ -12,8 +25,29 @@ use vecshard_server::{ApiError, App, Catalog, CollectionSpec, CollectionView, Se
 
 use crate::serve::LocalHooks;
 
-/// An opened collection's app, with the cluster it was built on.
-type Opened = (Arc<Cluster>, Arc<App>);
+/// An opened collection's app, with the cluster it was built on and when
+/// it was last used.
+type Opened = (Arc<Cluster>, Arc<App>, Instant);
+
+/// The forget-the-router hook of the HTTP routes.
+type Forget = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// When collections are unloaded.
+#[derive(Clone, Copy, Debug)]
+pub struct UnloadPolicy {
+    /// Unload a collection unused for this long (`None`: never for being
+    /// idle).
+    pub idle: Option<Duration>,
+    /// Most collections open at once; past it, the least recently used
+    /// idle ones are unloaded.
+    pub max_open: usize,
+}
+
+impl Default for UnloadPolicy {
+    fn default() -> Self {
+        UnloadPolicy { idle: None, max_open: usize::MAX }
+    }
+}
 
 struct Inner {
     collections: Arc<Collections>,
@@ -22,6 +56,11 @@ struct Inner {
     apps: Mutex<HashMap<String, Opened>>,
     cfg: ServerConfig,
     default_shards: u32,
+    policy: UnloadPolicy,
+    forget: Mutex<Option<Forget>>,
+    /// Stands for "last used" of a collection open but never used through
+    /// the catalog (the default, opened at start).
+    started: Instant,
 }
 
 /// See the module docs. Cheap to clone.
@@ -44,21 +83,86 @@ pub fn api_error(e: vecshard_host::Error) -> ApiError {
 impl LocalCatalog {
     /// A catalog over `collections`; apps get `cfg`, and collections
     /// created without a shard count get `default_shards`.
-    pub fn new(collections: Arc<Collections>, cfg: ServerConfig, default_shards: u32) -> Self {
+    /// Collections are unloaded by `policy`.
+    pub fn new(
+        collections: Arc<Collections>,
+        cfg: ServerConfig,
+        default_shards: u32,
+        policy: UnloadPolicy,
+    ) -> Self {
         LocalCatalog(Arc::new(Inner {
             collections,
             apps: Mutex::new(HashMap::new()),
             cfg,
             default_shards,
+            policy,
+            forget: Mutex::new(None),
+            started: Instant::now(),
         }))
     }
 
+    /// The policy.
+    pub fn policy(&self) -> UnloadPolicy {
+        self.0.policy
+    }
+
     fn cached(&self, name: &str) -> Option<Arc<App>> {
-        self.0.apps.lock().unwrap_or_else(|p| p.into_inner()).get(name).map(|(_, a)| a.clone())
+        let mut apps = self.0.apps.lock().unwrap_or_else(|p| p.into_inner());
+        let e = apps.get_mut(name)?;
+        e.2 = Instant::now();
+        Some(e.1.clone())
+    }
+
+    /// Unloads by the policy (blocking: checkpoints run here, so call it
+    /// off the async runtime); returns how many collections were unloaded.
+    pub fn reap(&self) -> usize {
+        self.0.reap(None)
     }
 }
 
 impl Inner {
+    fn unload(&self, name: &str) -> bool {
+        // Let go of every handle this server keeps, then ask.
+        self.apps.lock().unwrap_or_else(|p| p.into_inner()).remove(name);
+        let forget = self.forget.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(f) = forget {
+            f(name);
+        }
+        match self.collections.unload(name) {
+            Ok(done) => done,
+            Err(e) => {
+                // Stopped all the same; its log has every acknowledged
+                // write, and the next open replays it.
+                eprintln!("vecshard: unloading collection {name:?}: {e}");
+                true
+            }
+        }
+    }
+
+    /// See [`LocalCatalog::reap`]; `keep` is never unloaded.
+    fn reap(&self, keep: Option<&str>) -> usize {
+        let open: Vec<String> = self.collections.loaded().into_iter().map(|(n, _)| n).collect();
+        let mut by_age: Vec<(Instant, String)> = {
+            let apps = self.apps.lock().unwrap_or_else(|p| p.into_inner());
+            open.into_iter().map(|n| (apps.get(&n).map_or(self.started, |e| e.2), n)).collect()
+        };
+        by_age.sort();
+        let now = Instant::now();
+        let mut left = by_age.len();
+        let mut unloaded = 0;
+        for (used, name) in by_age {
+            if keep == Some(name.as_str()) {
+                continue;
+            }
+            let idle = self.policy.idle.is_some_and(|d| now.duration_since(used) >= d);
+            if (idle || left > self.policy.max_open) && self.unload(&name) {
+                left -= 1;
+                unloaded += 1;
+            }
+        }
+        unloaded
+    }
+
     fn build(&self, name: &str, cluster: Arc<Cluster>) -> Result<Arc<App>, ApiError> {
         let settings = cluster.manifest().settings.clone();
         let shards: Vec<Arc<dyn ShardTransport>> =
@@ -71,10 +175,10 @@ impl Inner {
         // that ran meanwhile must not leave a stale app behind.
         let current = self.collections.running(name).is_some_and(|c| Arc::ptr_eq(&c, &cluster));
         if current {
-            if let Some((_, a)) = apps.get(name) {
+            if let Some((_, a, _)) = apps.get(name) {
                 return Ok(a.clone());
             }
-            apps.insert(name.to_string(), (cluster, app.clone()));
+            apps.insert(name.to_string(), (cluster, app.clone(), Instant::now()));
         }
         Ok(app)
     }
@@ -105,12 +209,20 @@ impl Catalog for LocalCatalog {
             // Opening starts threads and loads snapshots: off the runtime.
             let i = inner.clone();
             let n = name.clone();
-            let cluster = tokio::task::spawn_blocking(move || i.collections.get(&n))
-                .await
-                .map_err(|e| {
-                    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-                })?
-                .map_err(api_error)?;
+            let cluster = tokio::task::spawn_blocking(move || {
+                let c = i.collections.get(&n)?;
+                // A collection opening past the cap makes room (this one is
+                // held, so it stays).
+                if i.collections.loaded().len() > i.policy.max_open {
+                    i.reap(Some(&n));
+                }
+                Ok(c)
+            })
+            .await
+            .map_err(|e| {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            })?
+            .map_err(api_error)?;
             inner.build(&name, cluster)
         }
         .boxed()
@@ -156,5 +268,9 @@ impl Catalog for LocalCatalog {
 
     fn default_shards(&self) -> u32 {
         self.0.default_shards
+    }
+
+    fn set_forget(&self, forget: Arc<dyn Fn(&str) + Send + Sync>) {
+        *self.0.forget.lock().unwrap_or_else(|p| p.into_inner()) = Some(forget);
     }
 }

@@ -57,3 +57,28 @@ impl Api {
         Ok(v)
     }
 }
+
+/// `name` as one URL path segment: every byte outside RFC 3986's
+/// unreserved set percent-encoded (a collection name may hold `/`, `?` or
+/// any UTF-8).
+pub fn path_segment(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The API path of `rest` (`"/search"`, `"/info"`, ...) for a collection:
+/// `/v1/collections/{name}{rest}`, or `/v1{rest}` (the collection
+/// `default`) without one.
+pub fn api_path(collection: Option<&str>, rest: &str) -> String {
+    match collection {
+        None => format!("/v1{rest}"),
+        Some(c) => format!("/v1/collections/{}{rest}", path_segment(c)),
+    }
+}

@@ -1,26 +1,33 @@
 //! `vecshard query`, `vecshard info` and `vecshard checkpoint`.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde_json::{json, Value};
 use vecshard_coordinator::{Mode, Query, SearchOptions};
-use vecshard_host::{datadir, Cluster, FsyncPolicy, Manifest};
+use vecshard_host::{
+    collections, datadir, Cluster, Collections, FsyncPolicy, HostConfig, Manifest,
+};
 
-use crate::http::Api;
+use crate::http::{api_path, Api};
 use crate::input::{parse_vector, VectorReader};
 use crate::{HostArgs, Target};
 
 /// Search a data dir or a running server.
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  vecshard query --url http://127.0.0.1:7700 --vector \"0.1,0.2,0.3\" --k 5\n  vecshard query --data data/movies --vector \"0.1,0.2,0.3\" --filter '.year > 1950 and .genre == \"drama\"' --with-attributes\n  vecshard query --data data/glove --query-file ../shared/data/glove100-10k/query.fvecs --limit 3 --labels ../shared/data/glove100-10k/base_words.txt"
+    after_help = "Examples:\n  vecshard query --url http://127.0.0.1:7700 --vector \"0.1,0.2,0.3\" --k 5\n  vecshard query --data data/movies --vector \"0.1,0.2,0.3\" --filter '.year > 1950 and .genre == \"drama\"' --with-attributes\n  vecshard query --data data/glove --query-file ../shared/data/glove100-10k/query.fvecs --limit 3 --labels ../shared/data/glove100-10k/base_words.txt\n  vecshard query --url http://127.0.0.1:7700 --collection films --vector \"0.1,0.2,0.3\" --k 5   # a named collection"
 )]
 pub struct QueryArgs {
     #[command(flatten)]
     pub target: Target,
+    /// A named collection (default: the collection "default", the data
+    /// dir's single index; `/v1/...` on a server).
+    #[arg(long)]
+    pub collection: Option<String>,
     /// One query vector, comma-separated.
     #[arg(
         long,
@@ -73,11 +80,15 @@ pub struct QueryArgs {
 /// Show a cluster's shards, settings and sizes.
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  vecshard info --data data/glove        # works while `serve` runs: reads files only\n  vecshard info --url http://127.0.0.1:7700 --json"
+    after_help = "Examples:\n  vecshard info --data data/glove        # works while `serve` runs: reads files only\n  vecshard info --url http://127.0.0.1:7700 --json\n  vecshard info --data data/all --collection films   # a named collection (built with `build --collection`)"
 )]
 pub struct InfoArgs {
     #[command(flatten)]
     pub target: Target,
+    /// A named collection (default: the collection "default", the data
+    /// dir's single index; `/v1/...` on a server).
+    #[arg(long)]
+    pub collection: Option<String>,
     /// Bearer token for --url (or VECSHARD_TOKEN).
     #[arg(long, env = "VECSHARD_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
@@ -89,11 +100,15 @@ pub struct InfoArgs {
 /// Write a snapshot of every shard and truncate the write-ahead logs.
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  vecshard checkpoint --url http://127.0.0.1:7700   # a running server\n  vecshard checkpoint --data data/glove             # a stopped one (replays its logs first)"
+    after_help = "Examples:\n  vecshard checkpoint --url http://127.0.0.1:7700   # a running server\n  vecshard checkpoint --data data/glove             # a stopped one (replays its logs first)\n  vecshard checkpoint --data data/all --collection films"
 )]
 pub struct CheckpointArgs {
     #[command(flatten)]
     pub target: Target,
+    /// A named collection (default: the collection "default", the data
+    /// dir's single index; `/v1/...` on a server).
+    #[arg(long)]
+    pub collection: Option<String>,
     /// Bearer token for --url (or VECSHARD_TOKEN).
     #[arg(long, env = "VECSHARD_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
@@ -196,14 +211,15 @@ pub fn run_query(a: QueryArgs) -> Result<()> {
                 if a.with_attributes {
                     body["with_attributes"] = json!(true);
                 }
-                let res = rt.block_on(api.call("POST", "/v1/search", Some(&body)))?;
+                let path = api_path(a.collection.as_deref(), "/search");
+                let res = rt.block_on(api.call("POST", &path, Some(&body)))?;
                 print(&qid, res)?;
             }
         }
         (Some(dir), None) => {
-            let cluster = Cluster::open(dir, a.host.config(FsyncPolicy::EverySec))
-                .with_context(|| format!("cannot open {}", dir.display()))?;
-            let coord = cluster.coordinator();
+            let local =
+                Local::open(dir, a.collection.as_deref(), a.host.config(FsyncPolicy::EverySec))?;
+            let coord = local.cluster().coordinator();
             let opts = SearchOptions {
                 filter: a.filter.clone(),
                 filter_ef: a.filter_ef,
@@ -237,11 +253,80 @@ pub fn run_query(a: QueryArgs) -> Result<()> {
                 print(&qid, res)?;
             }
             drop(coord);
-            cluster.shutdown()?;
+            local.shutdown()?;
         }
         (None, None) => bail!("pass --data DIR or --url URL"),
     }
     Ok(())
+}
+
+/// A data dir opened for one command: its single index, or one named
+/// collection (through `Collections`, which finds it and starts only it).
+pub enum Local {
+    /// The data dir's single index.
+    Root(Cluster),
+    /// A named collection and the data dir's collections.
+    Named(Collections, Arc<Cluster>),
+}
+
+impl Local {
+    /// Opens `dir`'s collection `name` (`None`: the single index).
+    pub fn open(dir: &Path, name: Option<&str>, cfg: HostConfig) -> Result<Local> {
+        Ok(match name {
+            None => Local::Root(
+                Cluster::open(dir, cfg)
+                    .with_context(|| format!("cannot open {}", dir.display()))?,
+            ),
+            Some(n) => {
+                if !dir.is_dir() {
+                    bail!("{}: no such data dir", dir.display());
+                }
+                let colls = Collections::open(dir, cfg)
+                    .with_context(|| format!("cannot open {}", dir.display()))?;
+                let c = colls
+                    .get(n)
+                    .with_context(|| format!("{}: cannot open collection {n:?}", dir.display()))?;
+                Local::Named(colls, c)
+            }
+        })
+    }
+
+    /// Its shards.
+    pub fn cluster(&self) -> &Cluster {
+        match self {
+            Local::Root(c) => c,
+            Local::Named(_, c) => c,
+        }
+    }
+
+    /// Checkpoints (what is pending) and stops the shards.
+    pub fn shutdown(self) -> Result<()> {
+        match self {
+            Local::Root(c) => c.shutdown()?,
+            Local::Named(colls, c) => {
+                drop(c);
+                colls.shutdown()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The folder holding collection `name`'s `cluster.json`, found from the
+/// file names alone (so `info --data` can read it while a server holds the
+/// data dir): the root for `default` in the single-index layout, else
+/// `collections/<hex of the name>`.
+pub fn collection_dir(dir: &Path, name: Option<&str>) -> PathBuf {
+    match name {
+        None => dir.to_path_buf(),
+        Some(n)
+            if n == collections::DEFAULT_COLLECTION
+                && dir.join(datadir::MANIFEST_FILE).exists() =>
+        {
+            dir.to_path_buf()
+        }
+        Some(n) => dir.join(collections::COLLECTIONS_DIR).join(collections::encode_name(n)),
+    }
 }
 
 fn file_len(p: PathBuf) -> u64 {
@@ -251,10 +336,20 @@ fn file_len(p: PathBuf) -> u64 {
 pub fn run_info(a: InfoArgs) -> Result<()> {
     let v = match (&a.target.data, &a.target.url) {
         (_, Some(url)) => {
-            rt()?.block_on(Api::new(url, a.token.clone()).call("GET", "/v1/info", None))?
+            let path = api_path(a.collection.as_deref(), "/info");
+            rt()?.block_on(Api::new(url, a.token.clone()).call("GET", &path, None))?
         }
-        (Some(dir), None) => {
+        (Some(data), None) => {
             // Files only, so this works while a server holds the data dir.
+            let dir = &collection_dir(data, a.collection.as_deref());
+            if a.collection.is_some() && !dir.join(datadir::MANIFEST_FILE).exists() {
+                bail!(
+                    "{}: no collection {:?} (no {})",
+                    data.display(),
+                    a.collection.as_deref().unwrap_or_default(),
+                    dir.join(datadir::MANIFEST_FILE).display()
+                );
+            }
             let m =
                 Manifest::read(dir).with_context(|| format!("cannot read {}", dir.display()))?;
             let per_shard: Vec<Value> = (0..m.shards)
@@ -323,14 +418,15 @@ fn print_info(v: &Value) {
 pub fn run_checkpoint(a: CheckpointArgs) -> Result<()> {
     match (&a.target.data, &a.target.url) {
         (_, Some(url)) => {
-            rt()?.block_on(Api::new(url, a.token.clone()).call("POST", "/v1/checkpoint", None))?;
+            let path = api_path(a.collection.as_deref(), "/checkpoint");
+            rt()?.block_on(Api::new(url, a.token.clone()).call("POST", &path, None))?;
             println!("checkpointed every shard of {url}");
         }
         (Some(dir), None) => {
-            let cluster = Cluster::open(dir, a.host.config(FsyncPolicy::Always))
-                .with_context(|| format!("cannot open {}", dir.display()))?;
-            cluster.checkpoint_all()?;
-            cluster.shutdown()?;
+            let local =
+                Local::open(dir, a.collection.as_deref(), a.host.config(FsyncPolicy::Always))?;
+            local.cluster().checkpoint_all()?;
+            local.shutdown()?;
             println!("checkpointed every shard of {}", dir.display());
         }
         (None, None) => bail!("pass --data DIR or --url URL"),

@@ -13,16 +13,27 @@
 //! - `VLINKS` answers the element's nearest neighbours (`2M`, one layer),
 //!   as the in-memory backend does: the shard protocol has no graph links;
 //! - `VINFO`'s `max-level` is the highest over the shards;
-//! - `VRANDMEMBER` and `VRANGE` are refused: the shard protocol cannot
-//!   list keys yet;
+//! - `VRANGE` is a k-way merge of the shards' sorted pages
+//!   (`Coordinator::list_keys`); `VRANDMEMBER` is uniform over the
+//!   elements, not the shards: shards are drawn in proportion to their
+//!   sizes (multinomially with a negative count, hypergeometrically
+//!   without repeats for a positive one) and the answer is shuffled
+//!   (`Coordinator::random_keys`);
 //! - `TRUTH` searches with `ef` = `MAX_EF` (10,000) on every shard, which
 //!   is exact while no shard holds more than that;
 //! - the last `VREM` deletes the collection when the shards report it
-//!   empty; a `VADD` racing with it may find the key gone and recreate it.
+//!   empty. Writes to a key through this backend hold that key's lock
+//!   shared; the check-and-delete holds it exclusively and counts again
+//!   under it, so a `VADD` racing the last `VREM` either lands first (and
+//!   the key stays, with it) or runs after the delete and creates the key
+//!   again with the spec it saw (`Backend::upsert`): never a lost write or
+//!   a half-deleted key. (Writes over HTTP do not take these locks.)
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::RwLock;
 use vecshard_coordinator::{Coordinator, ErrorKind as CoordKind, Mode, Query, SearchOptions};
 use vecshard_host::Collections;
 use vecshard_resp::command::LexBound;
@@ -31,7 +42,7 @@ use vecshard_resp::{
     SearchRequest,
 };
 use vecshard_server::{App, Catalog};
-use vecshard_shard::{ErrorCode, Item, WireMetric, WireQuantization};
+use vecshard_shard::{ErrorCode, Item, KeyBound, WireMetric, WireQuantization};
 
 use crate::catalog::LocalCatalog;
 
@@ -47,6 +58,10 @@ pub struct RespBackend {
     collections: Arc<Collections>,
     catalog: LocalCatalog,
     shards: u32,
+    draws: std::sync::atomic::AtomicU64,
+    /// Per key: writes hold it shared, the delete of an empty key
+    /// exclusively (see the module docs). Entries go with their key.
+    locks: std::sync::Mutex<HashMap<String, Arc<RwLock<()>>>>,
 }
 
 fn coord_err(e: vecshard_coordinator::Error) -> Error {
@@ -63,7 +78,13 @@ fn api_err(e: vecshard_server::ApiError) -> Error {
 impl RespBackend {
     /// A backend over `collections`, creating sets with `shards` shards.
     pub fn new(collections: Arc<Collections>, catalog: LocalCatalog, shards: u32) -> Self {
-        RespBackend { collections, catalog, shards: shards.max(1) }
+        RespBackend {
+            collections,
+            catalog,
+            shards: shards.max(1),
+            draws: Default::default(),
+            locks: Default::default(),
+        }
     }
 
     fn spec_now(&self, name: &str) -> Result<Option<CollectionSpec>, Error> {
@@ -99,6 +120,51 @@ impl RespBackend {
             Err(e) if e.code == "collection_not_found" => Ok(None),
             Err(e) => Err(api_err(e)),
         }
+    }
+
+    fn key_lock(&self, name: &str) -> Arc<RwLock<()>> {
+        let mut m = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        m.entry(name.to_string()).or_default().clone()
+    }
+
+    /// Deletes `name` if it is empty, holding its lock exclusively so that
+    /// no write through this backend is in flight.
+    async fn delete_when_empty(&self, name: &str) -> Result<bool, Error> {
+        let lock = self.key_lock(name);
+        let w = lock.write().await;
+        let Some(app) = self.coord(name).await? else { return Ok(false) };
+        let mut left = 0;
+        for r in c(&app).info().await {
+            left += r.map_err(|e| Error::err(e.to_string()))?.len;
+        }
+        drop(app);
+        if left > 0 {
+            return Ok(false);
+        }
+        let deleted = self.catalog.delete(name).await.map_err(api_err);
+        drop(w);
+        drop(lock);
+        self.release(name);
+        deleted
+    }
+
+    /// Forgets `name`'s lock if nobody else holds it (under the map's
+    /// mutex, which every new holder takes first, so none can appear).
+    fn release(&self, name: &str) {
+        let mut m = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        if m.get(name).is_some_and(|l| Arc::strong_count(l) == 1) {
+            m.remove(name);
+        }
+    }
+
+    /// A fresh seed for `VRANDMEMBER`: the clock mixed with a counter, so
+    /// two calls in the same nanosecond still differ.
+    fn seed(&self) -> u64 {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let n = self.draws.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        t ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15)
     }
 
     async fn coord(&self, name: &str) -> Result<Option<Arc<App>>, Error> {
@@ -171,11 +237,22 @@ impl Backend for RespBackend {
     async fn upsert(
         &self,
         name: &str,
+        spec: &CollectionSpec,
         element: &str,
         vector: &[f32],
         attributes: AttrUpdate,
     ) -> Result<bool, Error> {
-        let Some(app) = self.coord(name).await? else { return Err(Error::err("no such key")) };
+        let lock = self.key_lock(name);
+        let _shared = lock.read().await;
+        let app = match self.coord(name).await? {
+            Some(app) => app,
+            None => {
+                // Deleted since the session looked (a racing last VREM):
+                // create it again as the session saw it.
+                self.create(name, spec).await?;
+                self.coord(name).await?.ok_or_else(|| Error::err("no such key"))?
+            }
+        };
         let co = c(&app);
         let attributes = match attributes {
             AttrUpdate::Keep => co.get_attributes(element).await.map_err(coord_err)?.flatten(),
@@ -209,24 +286,29 @@ impl Backend for RespBackend {
     }
 
     async fn remove(&self, name: &str, element: &str) -> Result<bool, Error> {
-        let Some(app) = self.coord(name).await? else { return Ok(false) };
-        let co = c(&app);
-        let removed = match co.remove_one(element).await {
-            Ok(()) => true,
-            Err(e) => match e.kind() {
-                CoordKind::BadInput(w) if w.code == ErrorCode::KeyNotFound => false,
-                _ => return Err(coord_err(e)),
-            },
-        };
-        if removed {
+        let (removed, emptied) = {
+            let lock = self.key_lock(name);
+            let _shared = lock.read().await;
+            let Some(app) = self.coord(name).await? else { return Ok(false) };
+            let co = c(&app);
+            let removed = match co.remove_one(element).await {
+                Ok(()) => true,
+                Err(e) => match e.kind() {
+                    CoordKind::BadInput(w) if w.code == ErrorCode::KeyNotFound => false,
+                    _ => return Err(coord_err(e)),
+                },
+            };
             let mut left = 0;
-            for r in co.info().await {
-                left += r.map_err(|e| Error::err(e.to_string()))?.len;
+            if removed {
+                for r in co.info().await {
+                    left += r.map_err(|e| Error::err(e.to_string()))?.len;
+                }
             }
-            if left == 0 {
-                drop(app);
-                self.catalog.delete(name).await.map_err(api_err)?;
-            }
+            (removed, removed && left == 0)
+        };
+        if emptied {
+            // Looked empty: check again with writes held off, then delete.
+            self.delete_when_empty(name).await?;
         }
         Ok(removed)
     }
@@ -280,23 +362,28 @@ impl Backend for RespBackend {
 
     async fn random_members(
         &self,
-        _name: &str,
-        _count: usize,
-        _repeats: bool,
+        name: &str,
+        count: usize,
+        repeats: bool,
     ) -> Result<Vec<String>, Error> {
-        Err(Error::err(
-            "VRANDMEMBER is not supported by vecshard serve yet (shards cannot list keys)",
-        ))
+        let Some(app) = self.coord(name).await? else { return Ok(Vec::new()) };
+        c(&app).random_keys(count, repeats, self.seed()).await.map_err(coord_err)
     }
 
     async fn range(
         &self,
-        _name: &str,
-        _start: &LexBound,
-        _end: &LexBound,
-        _count: usize,
+        name: &str,
+        start: &LexBound,
+        end: &LexBound,
+        count: usize,
     ) -> Result<Vec<String>, Error> {
-        Err(Error::err("VRANGE is not supported by vecshard serve yet (shards cannot list keys)"))
+        let Some(app) = self.coord(name).await? else { return Ok(Vec::new()) };
+        let bound = |b: &LexBound| match b {
+            LexBound::Unbounded => KeyBound::Unbounded,
+            LexBound::Included(s) => KeyBound::Included(s.clone()),
+            LexBound::Excluded(s) => KeyBound::Excluded(s.clone()),
+        };
+        c(&app).list_keys(&bound(start), &bound(end), count).await.map_err(coord_err)
     }
 
     async fn list(&self) -> Result<Vec<String>, Error> {
@@ -304,7 +391,17 @@ impl Backend for RespBackend {
     }
 
     async fn delete(&self, name: &str) -> Result<bool, Error> {
-        self.catalog.delete(name).await.map_err(api_err)
+        let lock = self.key_lock(name);
+        let w = lock.write().await;
+        let deleted = self.catalog.delete(name).await.map_err(api_err);
+        drop(w);
+        drop(lock);
+        self.release(name);
+        deleted
+    }
+
+    async fn delete_if_empty(&self, name: &str) -> Result<bool, Error> {
+        self.delete_when_empty(name).await
     }
 }
 

@@ -14,7 +14,7 @@ use vecshard_host::{Cluster, Collections, Expected, FsyncPolicy};
 use vecshard_server::metrics::ShardGauges;
 use vecshard_server::{App, Hooks, HttpShard, ServerConfig};
 
-use crate::catalog::LocalCatalog;
+use crate::catalog::{LocalCatalog, UnloadPolicy};
 use crate::resp_backend::RespBackend;
 use vecshard_shard::{Request, Response, Settings, WireMetric};
 
@@ -128,6 +128,16 @@ pub struct ServeArgs {
     /// Close a RESP connection that sends nothing for this long.
     #[arg(long, default_value = "300s", value_parser = parse_duration)]
     pub resp_idle_timeout: Duration,
+    /// Unload a collection (checkpoint, stop its shard threads, free its
+    /// wasm memory) after it has had no request for this long; the next
+    /// request reopens it from disk. `off` (or 0) keeps collections open.
+    #[arg(long, default_value = "300s", value_parser = parse_idle)]
+    pub collection_idle: Duration,
+    /// Most collections open at once (each costs two threads and a wasm
+    /// instance per shard while open); opening one more unloads the least
+    /// recently used idle ones.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_open_collections: u64,
     #[command(flatten)]
     pub http: HttpArgs,
     #[command(flatten)]
@@ -153,6 +163,28 @@ pub struct ShardServeArgs {
     pub http: HttpArgs,
     #[command(flatten)]
     pub host: HostArgs,
+}
+
+/// `off` (zero), or a duration.
+fn parse_idle(s: &str) -> Result<Duration, String> {
+    if s == "off" {
+        return Ok(Duration::ZERO);
+    }
+    parse_duration(s)
+}
+
+/// Runs the catalog's unload policy every quarter of the idle time (at
+/// least every 50 ms, at most every 5 s), off the runtime's threads.
+async fn reap_loop(catalog: LocalCatalog) {
+    let p = catalog.policy();
+    let tick = p.idle.map_or(Duration::from_secs(5), |d| {
+        (d / 4).clamp(Duration::from_millis(50), Duration::from_secs(5))
+    });
+    loop {
+        tokio::time::sleep(tick).await;
+        let c = catalog.clone();
+        let _ = tokio::task::spawn_blocking(move || c.reap()).await;
+    }
 }
 
 /// Local shards: gauges and checkpoints from the host cluster.
@@ -236,12 +268,17 @@ pub fn run(a: ServeArgs) -> Result<()> {
                 .get_expecting(DEFAULT_COLLECTION, &expected)
                 .with_context(|| format!("cannot open {}", dir.display()))?;
         }
-        let catalog = LocalCatalog::new(colls.clone(), cfg.clone(), a.shards.unwrap_or(1));
+        let policy = UnloadPolicy {
+            idle: Some(a.collection_idle).filter(|d| !d.is_zero()),
+            max_open: usize::try_from(a.max_open_collections).unwrap_or(usize::MAX),
+        };
+        let catalog = LocalCatalog::new(colls.clone(), cfg.clone(), a.shards.unwrap_or(1), policy);
         let router = vecshard_server::collections_router(Arc::new(catalog.clone()), &cfg);
         let count = colls.list().len();
         let backend =
             Arc::new(RespBackend::new(colls.clone(), catalog.clone(), a.shards.unwrap_or(1)));
         rt.block_on(async {
+            let reaper = tokio::spawn(reap_loop(catalog.clone()));
             let http = listen(&a.http, router, || {
                 format!(
                     "serving {} ({count} collection(s), {} shards, opened on first use)",
@@ -249,7 +286,7 @@ pub fn run(a: ServeArgs) -> Result<()> {
                     a.host.backend
                 )
             });
-            match a.resp {
+            let r = match a.resp {
                 None => http.await,
                 Some(addr) => {
                     let opts = vecshard_server::RespOptions {
@@ -261,7 +298,9 @@ pub fn run(a: ServeArgs) -> Result<()> {
                     let (h, r) = tokio::join!(http, listen_resp(addr, backend.clone(), opts));
                     h.and(r)
                 }
-            }
+            };
+            reaper.abort();
+            r
         })?;
         drop(rt);
         eprintln!("writing snapshots...");

@@ -285,3 +285,266 @@ fn serve_refuses_a_directory_that_is_not_a_data_dir() {
     assert!(err.contains("not a vecshard data dir"), "{err}");
     assert!(!dir.join("collections").exists(), "nothing was created");
 }
+
+fn run_ok(args: &[&str]) -> String {
+    let o = vecshard(args);
+    assert!(o.status.success(), "vecshard {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn run_json(args: &[&str]) -> Value {
+    serde_json::from_str(&run_ok(args)).unwrap()
+}
+
+fn run_err(args: &[&str]) -> String {
+    let o = vecshard(args);
+    assert!(!o.status.success(), "vecshard {args:?} should have failed");
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The CLI on named collections: `build --collection` creates and fills
+/// collections with their own settings in one data dir; `info`, `query`,
+/// `checkpoint` and `bench` address them by name on the data dir and over
+/// `--url`.
+#[test]
+fn the_cli_builds_queries_and_describes_named_collections() {
+    let dir = tmpdir("cli-collections");
+    let (fa, fb) = (dir.join("a.fvecs"), dir.join("b.fvecs"));
+    write_fvecs(&fa, 300, 8);
+    write_fvecs(&fb, 200, 4);
+    let data = dir.join("data");
+    let d = data.to_str().unwrap();
+    let (fa, fb) = (fa.to_str().unwrap(), fb.to_str().unwrap());
+    let weird = "b/ü ?";
+    let r = run_json(&[
+        "build",
+        "--input",
+        fa,
+        "--collection",
+        "alpha",
+        "--shards",
+        "2",
+        "--metric",
+        "l2",
+        "--out",
+        d,
+        "--json",
+    ]);
+    assert_eq!((&r["vectors"], &r["shards"]), (&json!(300), &json!(2)), "{r}");
+    let r = run_json(&[
+        "build",
+        "--input",
+        fb,
+        "--collection",
+        weird,
+        "--metric",
+        "cosine",
+        "--quantization",
+        "i8",
+        "--m",
+        "8",
+        "--out",
+        d,
+        "--json",
+    ]);
+    assert_eq!((&r["vectors"], &r["shards"]), (&json!(200), &json!(1)), "{r}");
+    assert!(r["snapshot_bytes"].as_u64().unwrap() > 0, "{r}");
+    // Filling an existing collection with equal settings; other settings
+    // are refused and change nothing.
+    let r = run_json(&[
+        "build",
+        "--input",
+        fa,
+        "--collection",
+        "alpha",
+        "--shards",
+        "2",
+        "--metric",
+        "l2",
+        "--limit",
+        "10",
+        "--out",
+        d,
+        "--json",
+    ]);
+    assert_eq!(r["vectors"], 10);
+    let e = run_err(&[
+        "build",
+        "--input",
+        fa,
+        "--collection",
+        "alpha",
+        "--shards",
+        "3",
+        "--metric",
+        "l2",
+        "--out",
+        d,
+    ]);
+    assert!(e.contains("alpha") && e.contains("exists"), "{e}");
+    // The data dir has no single index: `--collection` is how to reach them.
+    assert!(!data.join("cluster.json").exists());
+
+    // info on the files.
+    let i = run_json(&["info", "--data", d, "--collection", "alpha", "--json"]);
+    assert_eq!(
+        (&i["manifest"]["shards"], &i["manifest"]["settings"]["dim"]),
+        (&json!(2), &json!(8))
+    );
+    let i = run_json(&["info", "--data", d, "--collection", weird, "--json"]);
+    assert_eq!(i["manifest"]["settings"]["quantization"], "i8", "{i}");
+    assert_eq!(i["manifest"]["settings"]["m"], 8, "{i}");
+    let e = run_err(&["info", "--data", d, "--collection", "nope"]);
+    assert!(e.contains("nope"), "{e}");
+    // query on the data dir.
+    let v5: Vec<String> = row(5, 8).iter().map(|x| x.to_string()).collect();
+    let v5 = v5.join(",");
+    let q = run_json(&[
+        "query",
+        "--data",
+        d,
+        "--collection",
+        "alpha",
+        "--vector",
+        &v5,
+        "--k",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(q["results"][0]["key"], "5", "{q}");
+    assert_eq!(q["results"][0]["distance"], 0.0, "{q}");
+    let e =
+        run_err(&["query", "--data", d, "--collection", "alpha", "--vector", "1,2", "--k", "2"]);
+    assert!(e.contains("dimension"), "{e}");
+    let e = run_err(&["query", "--data", d, "--collection", "nope", "--vector", "1,2"]);
+    assert!(e.contains("nope"), "{e}");
+    run_ok(&["checkpoint", "--data", d, "--collection", "alpha"]);
+    let queries = dir.join("q.fvecs");
+    write_fvecs(&queries, 5, 4);
+    // Ground truth of any ids: bench needs one; its recall is not checked here.
+    let gt = dir.join("gt.ivecs");
+    let mut g = Vec::new();
+    for _ in 0..5 {
+        for x in [3i32, 0, 1, 2] {
+            g.extend_from_slice(&x.to_le_bytes());
+        }
+    }
+    std::fs::write(&gt, g).unwrap();
+    let b = run_ok(&[
+        "bench",
+        "--data",
+        d,
+        "--collection",
+        weird,
+        "--queries",
+        queries.to_str().unwrap(),
+        "--ground-truth",
+        gt.to_str().unwrap(),
+        "--k",
+        "3",
+        "--ef",
+        "50",
+        "--json",
+    ]);
+    assert!(b.contains("qps"), "{b}");
+
+    // The same over a server.
+    let srv = Server::start(&["serve", "--data", d]);
+    let url = format!("http://{}", srv.addr);
+    let v3: Vec<String> = row(3, 4).iter().map(|x| x.to_string()).collect();
+    let q = run_json(&[
+        "query",
+        "--url",
+        &url,
+        "--collection",
+        weird,
+        "--vector",
+        &v3.join(","),
+        "--k",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(q["results"][0]["key"], "3", "{q}");
+    let i = run_json(&["info", "--url", &url, "--collection", "alpha", "--json"]);
+    assert_eq!(i["vectors"], 300, "{i}");
+    run_ok(&["checkpoint", "--url", &url, "--collection", weird]);
+    let e = run_err(&["info", "--url", &url, "--collection", "nope"]);
+    assert!(e.contains("collection_not_found"), "{e}");
+    let e = run_err(&["query", "--url", &url, "--vector", "1,2"]);
+    assert!(e.contains("collection_not_found"), "no default collection here: {e}");
+
+    let help = run_ok(&["build", "--help"]);
+    assert!(
+        help.contains("--collection")
+            && help.contains("build --input films.jsonl --collection films"),
+        "{help}"
+    );
+    for cmd in ["query", "info", "checkpoint", "bench"] {
+        assert!(run_ok(&[cmd, "--help"]).contains("--collection"), "{cmd} --help");
+    }
+}
+
+/// `serve --collection-idle`: idle collections are checkpointed and
+/// unloaded, and reopen on the next request with their data;
+/// `--max-open-collections` bounds how many are open at once.
+#[test]
+fn idle_collections_unload_and_reopen_with_their_data() {
+    let dir = tmpdir("idle-unload");
+    let data = dir.join("data");
+    let srv = Server::start(&[
+        "serve",
+        "--data",
+        data.to_str().unwrap(),
+        "--collection-idle",
+        "400ms",
+        "--max-open-collections",
+        "2",
+    ]);
+    let a = srv.addr.as_str();
+    let open = || -> Vec<(String, bool)> {
+        let (_, v) = call(a, "GET", "/v1/collections", None);
+        v["collections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["name"].as_str().unwrap().to_string(), c["open"].as_bool().unwrap()))
+            .collect()
+    };
+    for name in ["c0", "c1", "c2"] {
+        let (st, v) = call(
+            a,
+            "PUT",
+            &format!("/v1/collections/{name}"),
+            Some(json!({"dim": 2, "metric": "l2"})),
+        );
+        assert_eq!(st, 201, "{v}");
+        let items: Vec<Value> = (0..20)
+            .map(|i| json!({"key": format!("{name}-{i}"), "vector": [i as f32, 1.0]}))
+            .collect();
+        let (st, v) =
+            call(a, "POST", &format!("/v1/collections/{name}/vectors"), Some(json!(items)));
+        assert_eq!(st, 200, "{v}");
+        // The cap: never more than 2 open (the one just used among them).
+        let o = open();
+        assert!(o.iter().filter(|(_, o)| *o).count() <= 2, "{o:?}");
+        assert!(o.iter().any(|(n, o)| n == name && *o), "{o:?}");
+    }
+    // Idle past 400 ms: every one unloads (the reaper runs every 100 ms).
+    let t = std::time::Instant::now();
+    while open().iter().any(|(_, o)| *o) {
+        assert!(t.elapsed().as_secs() < 20, "still open: {:?}", open());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    for name in ["c0", "c1", "c2"] {
+        let (st, v) = call(
+            a,
+            "POST",
+            &format!("/v1/collections/{name}/search"),
+            Some(json!({"vector": [7.0, 1.0], "k": 1})),
+        );
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["results"][0]["key"], format!("{name}-7"), "reopened with its data: {v}");
+        let (_, v) = call(a, "GET", &format!("/v1/collections/{name}/info"), None);
+        assert_eq!(v["vectors"], 20, "{v}");
+    }
+}

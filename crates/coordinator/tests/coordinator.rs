@@ -296,3 +296,127 @@ fn sharded_filtered_search_equals_brute_force() {
         }
     }
 }
+
+/// A 3-shard cluster whose keys are long (about 1 KiB), so one shard's
+/// keys do not fit one page (1 MiB): listing and distinct draws must page.
+fn long_keys(n: usize, seed: u64) -> (Coordinator, Vec<String>) {
+    let settings = Settings::new(2, WireMetric::Cosine);
+    let coord =
+        Coordinator::new(settings.clone(), InProcessShard::cluster(&settings, 3).unwrap()).unwrap();
+    let mut data = items(n, 2, seed);
+    let pad = "x".repeat(1000);
+    for (i, it) in data.iter_mut().enumerate() {
+        // Not in insertion order, so sorting is the shard's work.
+        it.key = format!("{:05}-{pad}", (i * 7919) % n);
+    }
+    let mut keys: Vec<String> = data.iter().map(|i| i.key.clone()).collect();
+    keys.sort();
+    for chunk in data.chunks(500) {
+        block_on(coord.upsert(chunk.to_vec())).unwrap();
+    }
+    (coord, keys)
+}
+
+/// `list_keys` (VRANGE) is the sorted key list cut to the range and the
+/// count, with every bound kind, across page boundaries.
+#[test]
+fn list_keys_is_a_merge_of_sorted_pages() {
+    use vecshard_shard::KeyBound;
+    let seed = 20261130;
+    println!("seed {seed}");
+    let (coord, keys) = long_keys(4000, seed);
+    assert_eq!(
+        block_on(coord.list_keys(&KeyBound::Unbounded, &KeyBound::Unbounded, usize::MAX)).unwrap(),
+        keys
+    );
+    let mut r = Lcg(seed);
+    let pick = |r: &mut Lcg| keys[((r.next() + 1.0) / 2.0 * 3999.0) as usize].clone();
+    for _ in 0..20 {
+        let (a, b) = (pick(&mut r), pick(&mut r));
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        let count = ((r.next() + 1.0) * 2000.0) as usize;
+        for (start, end) in [
+            (KeyBound::Included(lo.clone()), KeyBound::Included(hi.clone())),
+            (KeyBound::Excluded(lo.clone()), KeyBound::Excluded(hi.clone())),
+            (KeyBound::Unbounded, KeyBound::Excluded(hi.clone())),
+            (KeyBound::Excluded(lo.clone()), KeyBound::Unbounded),
+        ] {
+            let want: Vec<String> = keys
+                .iter()
+                .filter(|k| match &start {
+                    KeyBound::Included(s) => *k >= s,
+                    KeyBound::Excluded(s) => *k > s,
+                    KeyBound::Unbounded => true,
+                })
+                .filter(|k| match &end {
+                    KeyBound::Included(s) => *k <= s,
+                    KeyBound::Excluded(s) => *k < s,
+                    KeyBound::Unbounded => true,
+                })
+                .take(count)
+                .cloned()
+                .collect();
+            let got = block_on(coord.list_keys(&start, &end, count)).unwrap();
+            assert_eq!(got.len(), want.len(), "{count} keys");
+            assert!(got == want, "range of {count} keys");
+        }
+    }
+    // An empty range, an inverted one, count 0.
+    let k = KeyBound::Included(keys[10].clone());
+    assert!(block_on(coord.list_keys(&KeyBound::Excluded(keys[10].clone()), &k, 5))
+        .unwrap()
+        .is_empty());
+    assert!(block_on(coord.list_keys(&KeyBound::Included(keys[11].clone()), &k, 5))
+        .unwrap()
+        .is_empty());
+    assert!(block_on(coord.list_keys(&KeyBound::Unbounded, &KeyBound::Unbounded, 0))
+        .unwrap()
+        .is_empty());
+}
+
+/// `random_keys` (VRANDMEMBER): distinct keys for a positive count (all of
+/// them, once each, when the count covers the set), exactly `count` with
+/// repeats for a negative one, and uniform over elements, not shards.
+#[test]
+fn random_keys_are_distinct_or_repeated_and_uniform() {
+    use std::collections::{HashMap, HashSet};
+    let seed = 20261131;
+    println!("seed {seed}");
+    let (coord, keys) = long_keys(3000, seed);
+    let all: HashSet<&String> = keys.iter().collect();
+    for (i, count) in [1usize, 7, 1500, 2999, 3000, 10_000].into_iter().enumerate() {
+        let got = block_on(coord.random_keys(count, false, seed + i as u64)).unwrap();
+        assert_eq!(got.len(), count.min(3000), "distinct {count}");
+        let set: HashSet<&String> = got.iter().collect();
+        assert_eq!(set.len(), got.len(), "no repeats for a positive count ({count})");
+        assert!(set.is_subset(&all));
+    }
+    let got = block_on(coord.random_keys(9000, true, seed)).unwrap();
+    assert_eq!(got.len(), 9000, "a negative count returns exactly that many");
+    assert!(got.iter().all(|k| all.contains(k)));
+    assert!(got.iter().collect::<HashSet<_>>().len() < 9000, "repeats allowed");
+    // Uniformity over a small set on 3 unequal shards: each of 30 keys
+    // drawn 30,000 times with repeats is seen 1000 ± 5σ (σ ≈ 31) times,
+    // and a distinct draw of 10 over 3,000 calls sees each 1000 ± 5σ.
+    let settings = Settings::new(2, WireMetric::Cosine);
+    let small =
+        Coordinator::new(settings.clone(), InProcessShard::cluster(&settings, 3).unwrap()).unwrap();
+    block_on(small.upsert(items(30, 2, seed))).unwrap();
+    let sizes: Vec<u64> = block_on(small.info()).into_iter().map(|i| i.unwrap().len).collect();
+    println!("shard sizes {sizes:?}");
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    for k in block_on(small.random_keys(30_000, true, seed)).unwrap() {
+        *seen.entry(k).or_default() += 1;
+    }
+    assert_eq!(seen.len(), 30);
+    assert!(seen.values().all(|&c| (845..=1155).contains(&c)), "with repeats: {seen:?}");
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    for i in 0..3000u64 {
+        let got = block_on(small.random_keys(10, false, seed ^ (i << 20))).unwrap();
+        assert_eq!(got.iter().collect::<HashSet<_>>().len(), 10);
+        for k in got {
+            *seen.entry(k).or_default() += 1;
+        }
+    }
+    assert!(seen.values().all(|&c| (845..=1155).contains(&c)), "distinct: {seen:?}");
+}

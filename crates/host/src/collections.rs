@@ -42,18 +42,16 @@
 //! ## Opening lazily: what 1,000 collections cost
 //!
 //! A collection is **known** (its manifest read, a few hundred bytes) from
-//! startup, and **open** (a worker thread and, with wasm, a Store per
-//! shard) only from its first request. Listing, `spec` and create touch
-//! no worker. An open collection stays open until it is deleted or the
-//! server stops: there is no idle unload yet. With the default 1 shard per
-//! Redis-created collection, 1,000 collections that have all been used
-//! cost 1,000 threads (each a few pages of stack while idle) and 1,000
-//! wasm Stores; the memory of a Store is the shard's linear memory, which
-//! grows with its data (about 1 MiB for an empty shard). Unloading idle
-//! collections after a checkpoint (the worker stops; the next request
-//! reopens it from its folder) fits this design without changing the
-//! layout: [`Collections::get`] is the only place that opens, and it
-//! already handles a missing cluster.
+//! startup, and **open** (a worker thread, an `everysec` fsync thread and,
+//! with wasm, a Store per shard) only from its first request. Listing,
+//! `spec` and create touch no worker. [`Collections::unload`] closes an
+//! open collection again (checkpoint, stop the workers) when nobody holds
+//! it; the next [`Collections::get`] reopens it from its folder. When to
+//! unload is the front end's policy (the CLI's server unloads collections
+//! idle for `--collection-idle` and keeps at most `--max-open-collections`
+//! open, least recently used first), since only it sees every request.
+//! README § Collections has what 1,000 collections cost, open and
+//! unloaded.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -522,6 +520,37 @@ impl Collections {
             log::warn!("collection {name:?} is deleted, but its files stay in the trash: {err}");
         }
         Ok(true)
+    }
+
+    /// Checkpoints and stops collection `name`'s shards, if it is open and
+    /// nobody holds its cluster: `Ok(true)` when it was unloaded, `Ok(false)`
+    /// when it was not open, or busy (a request, or a front end's cached
+    /// handle, still holds the `Arc<Cluster>`), or does not exist. The next
+    /// [`Collections::get`] opens it again from its folder.
+    ///
+    /// No acknowledged write can be lost: a write holds the cluster while
+    /// it runs (so its collection is busy and stays), and the shutdown,
+    /// under the collection's own lock so that a `get` racing with it waits
+    /// and then reopens from disk, checkpoints every shard; should the
+    /// checkpoint fail, the write-ahead log still holds every acknowledged
+    /// write and the reopen replays it. Other collections stay usable.
+    pub fn unload(&self, name: &str) -> Result<bool> {
+        let Some(e) = lock(&self.known).get(name).cloned() else { return Ok(false) };
+        let mut slot = lock(&e.slot);
+        if slot.deleted {
+            return Ok(false);
+        }
+        let Some(c) = slot.cluster.take() else { return Ok(false) };
+        match Arc::try_unwrap(c) {
+            Err(c) => {
+                slot.cluster = Some(c);
+                Ok(false)
+            }
+            Ok(c) => {
+                c.shutdown()?;
+                Ok(true)
+            }
+        }
     }
 
     /// The running cluster of `name`, if it is open; never opens, and

@@ -259,3 +259,68 @@ fn names_round_trip_through_folder_names() {
     assert!(check_name(&"x".repeat(MAX_NAME_BYTES + 1)).is_err());
     assert!(encode_name(&"é".repeat(MAX_NAME_BYTES / 2)).len() <= 255);
 }
+
+/// Idle unload: a write, an unload, a reopen and a read find it; a held
+/// collection is busy and stays; the files after an unload open alone.
+#[test]
+fn unload_checkpoints_stops_and_reopens() {
+    let _g = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let c = open(tmp.path());
+    assert!(c.create("u", 2, settings(4)).unwrap());
+    assert!(!c.unload("u").unwrap(), "not open yet: nothing to unload");
+    assert!(!c.unload("nope").unwrap());
+    let cl = c.get("u").unwrap();
+    futures::executor::block_on(cl.coordinator().upsert(small_items("k", 50))).unwrap();
+    assert!(!c.unload("u").unwrap(), "a held cluster is busy");
+    assert!(c.list()[0].open);
+    drop(cl);
+    assert!(c.unload("u").unwrap());
+    assert!(!c.list()[0].open, "unloaded");
+    assert!(c.loaded().is_empty());
+    // Checkpointed: the snapshot holds the writes, the logs are empty.
+    let cdir = tmp.path().join(COLLECTIONS_DIR).join(encode_name("u"));
+    for i in 0..2 {
+        let wal = cdir.join(format!("shard-{i:03}")).join("wal.log");
+        assert!(std::fs::metadata(&wal).map_or(0, |m| m.len()) <= 28, "{wal:?} was checkpointed");
+    }
+    assert_eq!(count(&c, "u"), 50, "reopened on demand with every write");
+    assert!(c.list()[0].open);
+    // Unload racing writes: every acknowledged write survives.
+    let c = std::sync::Arc::new(c);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let unloader = {
+        let (c, stop) = (c.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                n += usize::from(c.unload("u").unwrap());
+            }
+            n
+        })
+    };
+    let mut acked = Vec::new();
+    for i in 0..200 {
+        let it = item(format!("r{i}"), vec![i as f32, 1.0, 2.0, 3.0]);
+        let cl = c.get("u").unwrap();
+        if futures::executor::block_on(cl.coordinator().upsert(vec![it])).is_ok() {
+            acked.push(format!("r{i}"));
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let unloads = unloader.join().unwrap();
+    println!("{} writes acknowledged, {unloads} unloads in between", acked.len());
+    assert_eq!(acked.len(), 200, "a write never fails because of an unload");
+    assert!(unloads > 0, "the race happened");
+    let cl = c.get("u").unwrap();
+    for k in &acked {
+        assert!(futures::executor::block_on(cl.coordinator().contains(k)).unwrap(), "{k} kept");
+    }
+    drop(cl);
+    assert_eq!(count(&c, "u"), 250);
+    // A restart from the files agrees.
+    let c = std::sync::Arc::try_unwrap(c).unwrap();
+    c.shutdown().unwrap();
+    let c = open(tmp.path());
+    assert_eq!(count(&c, "u"), 250);
+}

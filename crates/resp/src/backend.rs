@@ -167,10 +167,15 @@ pub trait Backend: Sync {
     ) -> impl Future<Output = Result<(), Error>> + Send;
 
     /// Inserts or replaces one element; `true` when it was new. `vector`
-    /// has the collection's `dim` (projection already applied).
+    /// has the collection's `dim` (projection already applied). `spec` is
+    /// the collection's, as the caller found or created it: if the
+    /// collection is gone by now (a racing last `VREM` or `DEL` deleted
+    /// it), the backend creates it again with `spec` in the same step, so
+    /// an acknowledged `VADD` is never lost to a delete it raced with.
     fn upsert(
         &self,
         name: &str,
+        spec: &CollectionSpec,
         element: &str,
         vector: &[f32],
         attributes: AttrUpdate,
@@ -237,6 +242,12 @@ pub trait Backend: Sync {
         end: &LexBound,
         count: usize,
     ) -> impl Future<Output = Result<Vec<String>, Error>> + Send;
+
+    /// Deletes the collection if it holds no element (a `VADD` whose
+    /// first insert failed cleans up with it); `true` if it was deleted.
+    /// Must not delete a collection that a concurrent [`Backend::upsert`]
+    /// has written to.
+    fn delete_if_empty(&self, name: &str) -> impl Future<Output = Result<bool, Error>> + Send;
 
     /// Every collection name, sorted.
     fn list(&self) -> impl Future<Output = Result<Vec<String>, Error>> + Send;

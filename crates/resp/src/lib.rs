@@ -72,7 +72,9 @@
 //!   stores them.
 //! - **Bounds.** `VSIM COUNT` is capped at `MAX_K` (10,000) and `EF` at
 //!   `MAX_EF`; `VRANDMEMBER key -n` is refused over
-//!   [`session::MAX_RANDOM_REPEATS`]; a `REDUCE` projection over
+//!   [`session::MAX_RANDOM_REPEATS`], and `VRANDMEMBER key n` and `VRANGE`
+//!   (`-1` included) return at most [`session::MAX_KEYS_REPLY`] members
+//!   (1,000,000; walk a larger set with `VRANGE key (last + n`); a `REDUCE` projection over
 //!   [`session::MAX_PROJECTION_CELLS`] (output × input dimensions); keys,
 //!   element names and glob patterns over [`command::MAX_NAME_LEN`] (1024
 //!   bytes; Redis allows 512 MB).

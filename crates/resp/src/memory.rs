@@ -132,10 +132,12 @@ impl MemoryBackend {
     fn upsert_now(
         &self,
         name: &str,
+        spec: &CollectionSpec,
         element: &str,
         vector: &[f32],
         attrs: AttrUpdate,
     ) -> Result<bool, Error> {
+        self.create_now(name, spec)?;
         let mut st = self.lock();
         let set = st.sets.get_mut(name).ok_or_else(|| Error::err("no such key"))?;
         let attributes = match attrs {
@@ -310,11 +312,12 @@ impl Backend for MemoryBackend {
     fn upsert(
         &self,
         name: &str,
+        spec: &CollectionSpec,
         element: &str,
         vector: &[f32],
         attributes: AttrUpdate,
     ) -> impl Future<Output = Result<bool, Error>> + Send {
-        ready(self.upsert_now(name, element, vector, attributes))
+        ready(self.upsert_now(name, spec, element, vector, attributes))
     }
 
     fn search(
@@ -443,5 +446,14 @@ impl Backend for MemoryBackend {
 
     fn delete(&self, name: &str) -> impl Future<Output = Result<bool, Error>> + Send {
         ready(Ok(self.lock().sets.remove(name).is_some()))
+    }
+
+    fn delete_if_empty(&self, name: &str) -> impl Future<Output = Result<bool, Error>> + Send {
+        let mut st = self.lock();
+        let empty = st.sets.get(name).is_some_and(|s| s.shard.is_empty());
+        if empty {
+            st.sets.remove(name);
+        }
+        ready(Ok(empty))
     }
 }

@@ -15,6 +15,7 @@ use crate::error::Error;
 use crate::frame::{Decoder, Limits};
 use crate::reply::{Protocol, Reply};
 use vecshard_shard::limits::{MAX_EF, MAX_K};
+use vecshard_shard::ErrorCode;
 
 /// Default HNSW `M` of a new set (Redis's).
 pub const DEFAULT_M: u32 = 16;
@@ -25,6 +26,12 @@ pub const DEFAULT_QUANT: Quant = Quant::Q8;
 /// Most members `VRANDMEMBER key -count` returns (it repeats, so the set's
 /// size does not bound it).
 pub const MAX_RANDOM_REPEATS: usize = 1_000_000;
+/// Most members one `VRANDMEMBER key count` (positive) or `VRANGE` reply
+/// holds: a larger count (or `VRANGE`'s `-1`, "all") is cut to this, so a
+/// reply stays bounded whatever the set's size. Redis has no such cap; a
+/// client walks a larger set with `VRANGE key (last + COUNT`, as Redis's
+/// documentation suggests for large sets.
+pub const MAX_KEYS_REPLY: usize = 1_000_000;
 /// Largest `REDUCE` projection, output × input dimensions: projecting
 /// costs one hash and one add per cell on every `VADD` and `VSIM`, so this
 /// bounds that work (about 20 ms) per request.
@@ -634,6 +641,7 @@ impl Session {
                                 "count {c} is over vecshard's limit of -{MAX_RANDOM_REPEATS}"
                             )));
                         }
+                        let n = if c > 0 { n.min(MAX_KEYS_REPLY) } else { n };
                         let got = backend.random_members(&name, n, c < 0).await?;
                         Reply::Array(got.into_iter().map(Reply::bulk).collect())
                     }
@@ -646,7 +654,7 @@ impl Session {
                 if count == 0 {
                     return Ok(Reply::Array(Vec::new()));
                 }
-                let count = usize::try_from(count).unwrap_or(usize::MAX);
+                let count = usize::try_from(count).unwrap_or(usize::MAX).min(MAX_KEYS_REPLY);
                 let got = backend.range(&self.name_of(&key), &start, &end, count).await?;
                 Reply::Array(got.into_iter().map(Reply::bulk).collect())
             }
@@ -680,69 +688,80 @@ impl Session {
         };
         let quant = quant.unwrap_or(DEFAULT_QUANT);
         let m = m.unwrap_or(DEFAULT_M);
-        let existing = backend.spec(&name).await?;
-        let spec = match existing {
-            Some(spec) => {
-                // Quantization and M are fixed when the set is created; an
-                // absent option means the default, as in Redis, so a set
-                // made with NOQUANT refuses a later VADD without it.
-                if spec.quant != quant {
-                    return Err(Error::err("asked quantization mismatch with existing vector set"));
+        // Two rounds at most: a concurrent first VADD of the same key may
+        // create the set between our look and our create (with another
+        // REDUCE seed, say); then the set it made is the set, and this
+        // VADD goes through the same checks as any later one.
+        let mut round = 0;
+        let spec = loop {
+            round += 1;
+            let existing = backend.spec(&name).await?;
+            match existing {
+                Some(spec) => {
+                    // Quantization and M are fixed when the set is created; an
+                    // absent option means the default, as in Redis, so a set
+                    // made with NOQUANT refuses a later VADD without it.
+                    if spec.quant != quant {
+                        return Err(Error::err(
+                            "asked quantization mismatch with existing vector set",
+                        ));
+                    }
+                    if spec.m != m {
+                        return Err(Error::err("asked M value mismatch with existing vector set"));
+                    }
+                    if reduce.is_some() && spec.projection.is_none() {
+                        return Err(Error::err(
+                            "cannot add projection to existing set without projection",
+                        ));
+                    }
+                    break spec;
                 }
-                if spec.m != m {
-                    return Err(Error::err("asked M value mismatch with existing vector set"));
-                }
-                if reduce.is_some() && spec.projection.is_none() {
-                    return Err(Error::err(
-                        "cannot add projection to existing set without projection",
-                    ));
-                }
-                spec
-            }
-            None => {
-                if let Some(r) = reduce {
-                    let cells = u64::from(r) * vector.len() as u64;
-                    if cells > MAX_PROJECTION_CELLS {
+                None => {
+                    if let Some(r) = reduce {
+                        let cells = u64::from(r) * vector.len() as u64;
+                        if cells > MAX_PROJECTION_CELLS {
+                            return Err(Error::err(format!(
+                                "REDUCE {r} of {} dimensions is over vecshard's limit of \
+                                 {MAX_PROJECTION_CELLS} projection cells",
+                                vector.len()
+                            )));
+                        }
+                    }
+                    if m as usize > vecshard_core::MAX_M {
                         return Err(Error::err(format!(
-                            "REDUCE {r} of {} dimensions is over vecshard's limit of \
-                             {MAX_PROJECTION_CELLS} projection cells",
-                            vector.len()
+                            "invalid M: vecshard supports M up to {}",
+                            vecshard_core::MAX_M
                         )));
                     }
+                    let spec = CollectionSpec {
+                        dim: reduce.unwrap_or(vector.len() as u32),
+                        quant,
+                        m,
+                        ef_construction: ef
+                            .unwrap_or(DEFAULT_EF_CONSTRUCTION)
+                            .min(vecshard_core::MAX_EF_CONSTRUCTION as u32)
+                            .max(m),
+                        projection: reduce.map(|_| Projection {
+                            input_dim: vector.len() as u32,
+                            seed: self.next_seed(),
+                        }),
+                    };
+                    match backend.create(&name, &spec).await {
+                        Ok(()) => break spec,
+                        Err(e) if round == 1 && is_settings_mismatch(&e) => continue,
+                        Err(e) => return Err(e),
+                    }
                 }
-                if m as usize > vecshard_core::MAX_M {
-                    return Err(Error::err(format!(
-                        "invalid M: vecshard supports M up to {}",
-                        vecshard_core::MAX_M
-                    )));
-                }
-                let spec = CollectionSpec {
-                    dim: reduce.unwrap_or(vector.len() as u32),
-                    quant,
-                    m,
-                    ef_construction: ef
-                        .unwrap_or(DEFAULT_EF_CONSTRUCTION)
-                        .min(vecshard_core::MAX_EF_CONSTRUCTION as u32)
-                        .max(m),
-                    projection: reduce.map(|_| Projection {
-                        input_dim: vector.len() as u32,
-                        seed: self.next_seed(),
-                    }),
-                };
-                backend.create(&name, &spec).await?;
-                spec
             }
         };
         let stored = project(&spec, vector, Some(reduce))?;
-        let inserted = backend.upsert(&name, element, &stored, update).await;
+        let inserted = backend.upsert(&name, &spec, element, &stored, update).await;
         match inserted {
             Ok(b) => Ok(Reply::Bool(b)),
             Err(e) => {
                 // A set created by this VADD must not outlive its failed
                 // first insert: Redis never shows an empty key.
-                if backend.info(&name).await?.is_some_and(|i| i.size == 0) {
-                    backend.delete(&name).await?;
-                }
+                backend.delete_if_empty(&name).await?;
                 Err(e)
             }
         }
@@ -765,6 +784,11 @@ impl Session {
             (Reply::bulk("modules"), Reply::Array(vec![module])),
         ])
     }
+}
+
+/// The backend's answer to creating a set that exists with other settings.
+fn is_settings_mismatch(e: &Error) -> bool {
+    matches!(e.kind(), crate::error::ErrorKind::Backend { code, .. } if *code == ErrorCode::SettingsMismatch)
 }
 
 fn splitmix_seed(id: u64) -> u64 {

@@ -78,6 +78,11 @@ pub trait Catalog: Send + Sync + 'static {
     fn default_shards(&self) -> u32 {
         1
     }
+    /// Called once by [`collections_router`] with a function that drops
+    /// the router it caches for a collection (a router holds its app). A
+    /// catalog that unloads idle collections calls it before it lets go of
+    /// the app, so that no cached router keeps the collection open.
+    fn set_forget(&self, _forget: Arc<dyn Fn(&str) + Send + Sync>) {}
 }
 
 struct CatalogState {
@@ -118,6 +123,12 @@ pub fn collections_router(catalog: Arc<dyn Catalog>, cfg: &ServerConfig) -> Rout
         metrics: Arc::new(Metrics::default()),
     };
     let state = Arc::new(CatalogState { catalog, routers: Mutex::new(HashMap::new()) });
+    let weak = Arc::downgrade(&state);
+    state.catalog.set_forget(Arc::new(move |name: &str| {
+        if let Some(s) = weak.upgrade() {
+            s.forget(name);
+        }
+    }));
     Router::new()
         .route("/v1/collections", get(list))
         .route("/v1/collections/{name}", get(describe).put(create).delete(delete))

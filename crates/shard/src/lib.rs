@@ -56,8 +56,8 @@ mod guest;
 pub use limits::check_limits;
 pub use protocol::{
     decode_request, decode_response, encode_request, encode_response, ErrorCode, Filter, Hit, Item,
-    ItemOut, PlanKind, Request, Response, SearchHit, Settings, ShardInfo, WireError, WireMetric,
-    WireQuantization, PROTOCOL_VERSION,
+    ItemOut, KeyBound, PlanKind, Request, Response, SearchHit, Settings, ShardInfo, WireError,
+    WireMetric, WireQuantization, MAX_KEYS_PAGE, MAX_KEYS_PAGE_BYTES, PROTOCOL_VERSION,
 };
 pub use shard::{
     exact_threshold, sample_matches, PlannerConfig, Shard, ShardLoader, ShardSnapshotWriter,

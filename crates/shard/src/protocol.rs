@@ -280,6 +280,55 @@ pub enum Request {
         /// Elements about to be inserted.
         additional: u64,
     },
+    // ---- appended for collections over RESP (issue 10); keep this order ----
+    /// Keys within `[start, end]` in byte order, the first `limit` of them
+    /// (Redis `VRANGE`). A page: at most [`MAX_KEYS_PAGE`] keys and about
+    /// [`MAX_KEYS_PAGE_BYTES`] bytes whatever `limit` says; the answer says
+    /// whether more keys are in range, and the next page starts after the
+    /// last key (`KeyBound::Excluded(last)`). Costs one pass over the keys
+    /// and a heap of `limit`. Answered with [`Response::Keys`].
+    ListKeys {
+        /// Lower end.
+        start: KeyBound,
+        /// Upper end.
+        end: KeyBound,
+        /// Most keys wanted.
+        limit: u32,
+    },
+    /// Random keys (Redis `VRANDMEMBER`), drawn with a generator seeded by
+    /// `seed`, so the same request on the same data gives the same answer.
+    /// `distinct`: the keys at positions `[skip, skip + count)` of a random
+    /// permutation of the shard's keys (so pages with the same seed never
+    /// repeat a key); otherwise `count` independent uniform draws (`skip`
+    /// ignored). A page, bounded as [`Request::ListKeys`]. Answered with
+    /// [`Response::Keys`] (`more`: the permutation has keys past this page).
+    RandomKeys {
+        /// Keys wanted.
+        count: u32,
+        /// Without repeats.
+        distinct: bool,
+        /// Seed of the draw.
+        seed: u64,
+        /// Permutation positions to skip (`distinct` only).
+        skip: u32,
+    },
+}
+
+/// Most keys in one [`Response::Keys`].
+pub const MAX_KEYS_PAGE: u32 = 10_000;
+/// A [`Response::Keys`] stops after the key that passes this many bytes of
+/// keys (so a page is at most this plus one key, 1 KiB).
+pub const MAX_KEYS_PAGE_BYTES: usize = 1 << 20;
+
+/// One end of a [`Request::ListKeys`] range.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyBound {
+    /// No bound.
+    Unbounded,
+    /// This key and beyond.
+    Included(String),
+    /// Strictly beyond this key.
+    Excluded(String),
 }
 
 impl Request {
@@ -314,6 +363,8 @@ impl Request {
             Request::FilteredSearch { .. } => "search",
             Request::UpsertJson { .. } => "upsert",
             Request::Reserve { .. } => "reserve",
+            Request::ListKeys { .. } => "list_keys",
+            Request::RandomKeys { .. } => "random_keys",
         }
     }
 }
@@ -429,6 +480,14 @@ pub enum Response {
     // ---- appended for lean memory (issue 11); keep this order ----
     /// `Reserve` succeeded.
     Reserved,
+    // ---- appended for collections over RESP (issue 10); keep this order ----
+    /// `ListKeys` (sorted) or `RandomKeys` (in draw order) result.
+    Keys {
+        /// The page.
+        keys: Vec<String>,
+        /// More keys follow this page (in range, or in the permutation).
+        more: bool,
+    },
 }
 
 /// One hit of a [`Request::FilteredSearch`].

@@ -43,8 +43,9 @@ use vecshard_filter::{Attributes, Filter as Expr};
 
 use crate::attrs::{AttrStore, Estimate, Incoming, SlotBits};
 use crate::protocol::{
-    decode_request, encode_response, ErrorCode, Filter, Hit, Item, ItemOut, PlanKind, Request,
-    Response, SearchHit, Settings, ShardInfo, WireError, MAX_ATTRIBUTES_LEN,
+    decode_request, encode_response, ErrorCode, Filter, Hit, Item, ItemOut, KeyBound, PlanKind,
+    Request, Response, SearchHit, Settings, ShardInfo, WireError, MAX_ATTRIBUTES_LEN,
+    MAX_KEYS_PAGE, MAX_KEYS_PAGE_BYTES,
 };
 use crate::snapshot::{Encoder, Loader, PairSource};
 
@@ -427,6 +428,14 @@ impl Shard {
             Request::Snapshot => {
                 let bytes = self.snapshot().ok_or_else(not_initialized)?;
                 Ok(Response::Snapshot { bytes })
+            }
+            Request::ListKeys { start, end, limit } => {
+                let index = self.index.as_ref().ok_or_else(not_initialized)?;
+                Ok(list_keys(index, &start, &end, limit))
+            }
+            Request::RandomKeys { count, distinct, seed, skip } => {
+                let index = self.index.as_ref().ok_or_else(not_initialized)?;
+                Ok(random_keys(index, count, distinct, seed, skip))
             }
             Request::Reserve { additional } => {
                 let n = usize::try_from(additional).unwrap_or(usize::MAX);
@@ -899,4 +908,102 @@ struct FilteredQuery<'a> {
     filter: Option<&'a str>,
     filter_ef: Option<usize>,
     with_attributes: bool,
+}
+
+fn in_bounds(key: &str, start: &KeyBound, end: &KeyBound) -> bool {
+    let lo = match start {
+        KeyBound::Unbounded => true,
+        KeyBound::Included(s) => key >= s.as_str(),
+        KeyBound::Excluded(s) => key > s.as_str(),
+    };
+    lo && match end {
+        KeyBound::Unbounded => true,
+        KeyBound::Included(s) => key <= s.as_str(),
+        KeyBound::Excluded(s) => key < s.as_str(),
+    }
+}
+
+/// Cuts `keys` to one page ([`MAX_KEYS_PAGE`] keys, about
+/// [`MAX_KEYS_PAGE_BYTES`] bytes); `true` when something was cut.
+fn page(keys: &mut Vec<String>) -> bool {
+    let mut bytes = 0;
+    let mut n = 0;
+    for k in keys.iter() {
+        if n == MAX_KEYS_PAGE as usize || bytes >= MAX_KEYS_PAGE_BYTES {
+            break;
+        }
+        bytes += k.len();
+        n += 1;
+    }
+    let cut = n < keys.len();
+    keys.truncate(n);
+    cut
+}
+
+/// `ListKeys`: one pass over the keys keeping the `limit + 1` smallest in
+/// range in a max-heap (the extra one says whether more follow), so the
+/// cost is `n log limit` and the memory one page, not a sort of the shard.
+fn list_keys(index: &Index, start: &KeyBound, end: &KeyBound, limit: u32) -> Response {
+    use alloc::collections::BinaryHeap;
+    let want = limit.min(MAX_KEYS_PAGE) as usize;
+    let mut heap: BinaryHeap<&str> = BinaryHeap::with_capacity(want + 1);
+    for k in index.keys().filter(|k| in_bounds(k, start, end)) {
+        if heap.len() <= want {
+            heap.push(k);
+        } else if heap.peek().is_some_and(|&top| k < top) {
+            heap.pop();
+            heap.push(k);
+        }
+    }
+    let mut keys: Vec<String> =
+        heap.into_sorted_vec().into_iter().map(ToString::to_string).collect();
+    let mut more = keys.len() > want;
+    keys.truncate(want);
+    more |= page(&mut keys);
+    Response::Keys { keys, more }
+}
+
+/// A uniform draw below `n` (> 0), by rejection (no modulo bias).
+fn below(state: &mut u64, n: u64) -> u64 {
+    let zone = u64::MAX - u64::MAX % n;
+    loop {
+        let x = splitmix(state);
+        if x < zone {
+            return x % n;
+        }
+    }
+}
+
+/// `RandomKeys`. Distinct: a partial Fisher–Yates shuffle of the live slots
+/// up to `skip + count` (the same seed gives the same permutation, so a
+/// caller pages through it). With repeats: uniform draws over the live
+/// slots. Both cost one pass over the slots plus the draws.
+fn random_keys(index: &Index, count: u32, distinct: bool, seed: u64, skip: u32) -> Response {
+    let count = count.min(MAX_KEYS_PAGE) as usize;
+    let mut live: Vec<u32> =
+        (0..index.slot_bound()).filter(|&s| index.key_of(s).is_some()).collect();
+    let mut rng = seed;
+    let key = |s: u32| index.key_of(s).unwrap_or_default().to_string();
+    if live.is_empty() || count == 0 {
+        return Response::Keys {
+            keys: Vec::new(),
+            more: distinct && !live.is_empty() && count == 0,
+        };
+    }
+    if !distinct {
+        let n = live.len() as u64;
+        let mut keys: Vec<String> =
+            (0..count).map(|_| key(live[below(&mut rng, n) as usize])).collect();
+        page(&mut keys);
+        return Response::Keys { keys, more: false };
+    }
+    let skip = (skip as usize).min(live.len());
+    let stop = skip.saturating_add(count).min(live.len());
+    for i in 0..stop {
+        let j = i + below(&mut rng, (live.len() - i) as u64) as usize;
+        live.swap(i, j);
+    }
+    let mut keys: Vec<String> = live[skip..stop].iter().map(|&s| key(s)).collect();
+    let cut = page(&mut keys);
+    Response::Keys { more: cut || stop < live.len(), keys }
 }

@@ -110,4 +110,100 @@ for proto in (2, 3):
         assert isinstance(s, dict) and list(s) == [b"a", b"b"], s
         assert s[b"a"] == 1.0 and abs(s[b"b"] - 0.5) < 1e-6, s
     assert r.execute_command("VSIM", key, "ELE", "a", "COUNT", 1, "TRUTH") == [b"a"]
+
+    # VRANGE and VRANDMEMBER over the shards (the server runs 2): a set of
+    # 300 elements spread over both.
+    big = f"many{proto}"
+    names = sorted(f"e{i:03}" for i in range(300))
+    if phase == "write":
+        pipe = r.pipeline(transaction=False)
+        for i, n in enumerate(names):
+            pipe.execute_command("VADD", big, "VALUES", 2, 1 + i, 300 - i, n)
+        assert all(x == 1 for x in pipe.execute())
+    assert r.execute_command("VCARD", big) == 300
+    assert r.execute_command("VRANGE", big, "-", "+") == [n.encode() for n in names[:10]], "COUNT defaults to 10"
+    assert r.execute_command("VRANGE", big, "-", "+", -1) == [n.encode() for n in names]
+    assert r.execute_command("VRANGE", big, "[e010", "(e020", 5) == [f"e{i:03}".encode() for i in range(10, 15)]
+    assert r.execute_command("VRANGE", big, "(e010", "[e013") == [b"e011", b"e012", b"e013"]
+    assert r.execute_command("VRANGE", big, "(e299", "+") == []
+    assert r.execute_command("VRANGE", big, "-", "+", 0) == []
+    assert r.execute_command("VRANGE", "nokey", "-", "+") == []
+    # Walking the set page by page, as Redis's documentation suggests.
+    walked, cursor = [], "-"
+    while True:
+        page = r.execute_command("VRANGE", big, cursor, "+", 64)
+        walked += page
+        if len(page) < 64:
+            break
+        cursor = "(" + page[-1].decode()
+    assert walked == [n.encode() for n in names]
+    assert "not valid string range" in error_of(r, "VRANGE", big, "e1", "+")
+    one = r.execute_command("VRANDMEMBER", big)
+    assert isinstance(one, bytes) and one.decode() in names, one
+    assert r.execute_command("VRANDMEMBER", "nokey") is None
+    assert r.execute_command("VRANDMEMBER", "nokey", 5) == []
+    assert r.execute_command("VRANDMEMBER", big, 0) == []
+    some = r.execute_command("VRANDMEMBER", big, 40)
+    assert len(some) == 40 and len(set(some)) == 40 and all(x.decode() in names for x in some), some
+    every = r.execute_command("VRANDMEMBER", big, 1000)
+    assert sorted(every) == [n.encode() for n in names], "a count over the size gives the set once"
+    rep = r.execute_command("VRANDMEMBER", big, -1000)
+    assert len(rep) == 1000 and len(set(rep)) < 1000 and all(x.decode() in names for x in rep)
+    # Uniform over elements, whichever shard holds them: 60,000 draws of
+    # 300 keys, each 200 ± 5σ (σ ≈ 14).
+    counts = {}
+    for _ in range(60):
+        for x in r.execute_command("VRANDMEMBER", big, -1000):
+            counts[x] = counts.get(x, 0) + 1
+    assert len(counts) == 300 and all(130 <= c <= 270 for c in counts.values()), sorted(counts.values())
+    small = r.execute_command("VRANDMEMBER", key, -5)
+    assert len(small) == 5 and set(small) <= {b"a", b"b"}
+
+if phase == "write":
+    import threading
+
+    def race(a, b):
+        """Runs two commands on two connections at the same moment."""
+        conns = [redis.Redis(port=port, protocol=3, password=token) for _ in range(2)]
+        go = threading.Barrier(2)
+        out = [None, None]
+
+        def run(i, args):
+            go.wait()
+            try:
+                out[i] = conns[i].execute_command(*args)
+            except redis.exceptions.RedisError as e:
+                out[i] = e
+        ts = [threading.Thread(target=run, args=(i, x)) for i, x in enumerate((a, b))]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        return out
+
+    r = redis.Redis(port=port, protocol=3, password=token)
+    # VADD racing the last VREM of its key: the VADD is acknowledged and
+    # kept, the key exists with exactly that element, never half deleted.
+    for i in range(25):
+        k = f"race{i}"
+        assert r.execute_command("VADD", k, "VALUES", 2, 1, 0, "a") == 1
+        rem, add = race(("VREM", k, "a"), ("VADD", k, "VALUES", 2, 0, 1, "b"))
+        assert rem == 1 and add == 1, (rem, add)
+        assert r.execute_command("VISMEMBER", k, "b") == 1, i
+        assert r.execute_command("VISMEMBER", k, "a") == 0, i
+        assert r.execute_command("VCARD", k) == 1, i
+        assert r.exists(k) == 1 and k in collections(), i
+        assert r.execute_command("VREM", k, "b") == 1
+        assert r.exists(k) == 0 and k not in collections(), i
+    # Concurrent first VADDs of a new key with REDUCE: one projection
+    # wins and both writes land (the loser adopts the winner's set).
+    for i in range(25):
+        k = f"reduce{i}"
+        x, y = race(("VADD", k, "REDUCE", 2, "VALUES", 4, 1, 0, 0, 0, "x"),
+                    ("VADD", k, "REDUCE", 2, "VALUES", 4, 0, 1, 0, 0, "y"))
+        assert x == 1 and y == 1, (x, y)
+        assert r.execute_command("VCARD", k) == 2 and r.execute_command("VDIM", k) == 2
+        # Both were projected with the same matrix: each is its own nearest.
+        assert r.execute_command("VSIM", k, "VALUES", 4, 1, 0, 0, 0, "COUNT", 1) == [b"x"]
+        assert r.delete(k) == 1
 print("ok")
