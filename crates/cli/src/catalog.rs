@@ -11,7 +11,8 @@
 //! collection (a request in flight holds its app, hence its cluster), so a
 //! busy collection is skipped and no acknowledged write is lost; the next
 //! request reopens it from disk. So threads and shard memory are bounded
-//! by `max_open` collections (plus those busy at the same moment).
+//! by `max_open` collections (plus those busy at the same moment). The
+//! `default` collection is never unloaded.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 use futures::future::{self, BoxFuture, FutureExt};
 use hyper::StatusCode;
 use vecshard_coordinator::ShardTransport;
+use vecshard_host::collections::DEFAULT_COLLECTION;
 use vecshard_host::{Cluster, Collections, ErrorKind};
 use vecshard_server::{ApiError, App, Catalog, CollectionSpec, CollectionView, ServerConfig};
 
@@ -151,7 +153,10 @@ impl Inner {
         let mut left = by_age.len();
         let mut unloaded = 0;
         for (used, name) in by_age {
-            if keep == Some(name.as_str()) {
+            // `default` (the legacy data dir, what `/v1/*` serves) stays
+            // open, as before collections: a big index reloading after five
+            // quiet minutes would surprise the single-index user.
+            if keep == Some(name.as_str()) || name == DEFAULT_COLLECTION {
                 continue;
             }
             let idle = self.policy.idle.is_some_and(|d| now.duration_since(used) >= d);

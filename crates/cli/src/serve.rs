@@ -131,6 +131,7 @@ pub struct ServeArgs {
     /// Unload a collection (checkpoint, stop its shard threads, free its
     /// wasm memory) after it has had no request for this long; the next
     /// request reopens it from disk. `off` (or 0) keeps collections open.
+    /// The `default` collection (what `/v1/*` serves) is never unloaded.
     #[arg(long, default_value = "300s", value_parser = parse_idle)]
     pub collection_idle: Duration,
     /// Most collections open at once (each costs two threads and a wasm
