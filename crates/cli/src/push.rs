@@ -53,7 +53,7 @@ const WAL_HEADER: u64 = 28;
     after_help = "Example:\n  vecshard build --input base.fvecs --shards 4 --metric l2 --out data\n  vecshard push --url https://vecshard.example.workers.dev --data data --token $TOKEN"
 )]
 pub struct PushArgs {
-    /// The coordinator Worker, e.g. https://vecshard.example.workers.dev.
+    /// The coordinator Worker, e.g. `https://vecshard.example.workers.dev`.
     #[arg(long)]
     pub url: String,
     /// The data dir (built by `vecshard build`).
