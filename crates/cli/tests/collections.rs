@@ -220,6 +220,14 @@ fn collections_are_created_served_listed_and_deleted_over_http() {
     );
     let (st, v) = call(a, "GET", "/v1/collections/small/info", None);
     assert_eq!((st, &v["vectors"], &v["shards"]), (200, &json!(1), &json!(1)), "{v}");
+    // The collection's own metrics and health, as `/metrics` and
+    // `/healthz` are the default collection's.
+    let (st, m) = http(a, "GET", "/v1/collections/small/metrics", b"", None);
+    let m = String::from_utf8_lossy(&m);
+    assert_eq!(st, 200, "{m}");
+    assert!(m.contains("vecshard_shard_vectors{shard=\"0\"} 1"), "{m}");
+    let (st, h) = http(a, "GET", "/v1/collections/small/healthz", b"", None);
+    assert_eq!(st, 200, "{}", String::from_utf8_lossy(&h));
     let (st, v) = call(a, "GET", "/v1/collections", None);
     assert_eq!(st, 200);
     let names: Vec<&str> =

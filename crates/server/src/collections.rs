@@ -286,7 +286,14 @@ async fn forward_named(
         Ok(a) => a,
         Err(e) => return e.into_response(),
     };
-    forward(&s, &name, app, req, Some(format!("/v1/{rest}"))).await
+    // `/v1/collections/NAME/metrics` and `/healthz` are the collection's
+    // own `/metrics` and `/healthz` (its shards' gauges and health); every
+    // other route is the collection's `/v1/...`.
+    let path = match rest.as_str() {
+        "metrics" | "healthz" => format!("/{rest}"),
+        _ => format!("/v1/{rest}"),
+    };
+    forward(&s, &name, app, req, Some(path)).await
 }
 
 async fn forward_default(State(s): State<Arc<CatalogState>>, req: Request) -> Response {
