@@ -15,11 +15,22 @@
 // (128 MiB - fixed) / per-vector, with fixed and per-vector from two sizes
 // (N/2 and N): an extrapolation from measured points, printed as such.
 //
+// With `--data DIR` (a data dir built by `vecshard build --shards 1`, or
+// any shard of one with `--shard i`) or `--snapshot FILE` (a shard's
+// snapshot.bin), nothing is built: the shard snapshot on disk is restored
+// the way a Durable Object restores its rows, read from the file 1 MiB at a
+// time and pushed chunk by chunk into a fresh `Shard`, in this process; the
+// row printed is a measurement at that size, not an extrapolation.
+//
 // Usage (from wasm-tests/.work/proj after scripts/test-js.sh node, or any
 // project with the package installed):
 //   node --expose-gc bench/edge-capacity.mjs [--n 20000] [--quantization f32,i8,binary]
+//   node --expose-gc bench/edge-capacity.mjs --data DIR [--shard 0]
+//   node --expose-gc bench/edge-capacity.mjs --snapshot DIR/shard-000/snapshot.bin
 import { Index, Shard } from 'vecshard';
 import { execFileSync } from 'node:child_process';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((a, x, i, all) => (x.startsWith('--') ? [...a, [x.slice(2), all[i + 1]]] : a), []));
@@ -72,7 +83,44 @@ async function measure(q, n) {
   return { n, snapshot: bytes, wasm: d.memoryBytes, index: d.indexBytes, heap, ms };
 }
 
+/** Restores a shard snapshot file, read and pushed 1 MiB at a time, into a fresh Shard. */
+async function measureFile(file) {
+  const fd = openSync(file, 'r');
+  const bytes = fstatSync(fd).size;
+  globalThis.gc?.();
+  const heap0 = process.memoryUsage().heapUsed;
+  const t0 = performance.now();
+  const shard = await Shard.create();
+  const r = shard.beginRestore({ length: bytes });
+  const buf = new Uint8Array(1 << 20);
+  for (let off = 0; off < bytes; ) {
+    const got = readSync(fd, buf, 0, Math.min(buf.length, bytes - off), off);
+    if (got <= 0) throw new Error(`short read of ${file} at ${off}`);
+    r.push(buf.subarray(0, got));
+    off += got;
+  }
+  r.finish();
+  const ms = performance.now() - t0;
+  closeSync(fd);
+  const d = shard.describe();
+  globalThis.gc?.();
+  const heap = Math.max(0, process.memoryUsage().heapUsed - heap0);
+  shard.free();
+  return { n: d.size, snapshot: bytes, wasm: d.memoryBytes, index: d.indexBytes, heap, ms, describe: d };
+}
+
 const mb = (b) => (b / 1048576).toFixed(1);
+if (args.data || args.snapshot) {
+  const file = args.snapshot ?? join(args.data, `shard-${String(Number(args.shard ?? 0)).padStart(3, '0')}`, 'snapshot.bin');
+  const m = await measureFile(file);
+  const total = m.wasm + m.heap;
+  const d = m.describe;
+  console.log(`edge capacity, shard snapshot ${file} (${d.dim}-d, ${d.metric}, ${d.quantization}) restored from 1 MiB reads into a fresh Shard; node ${process.version}`);
+  console.log('| n | snapshot MB | index MB | wasm memory MB | JS heap growth MB | wasm + heap MB | wasm bytes/vector | fits 128 MiB | restore ms |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log(`| ${m.n} | ${mb(m.snapshot)} | ${mb(m.index)} | ${mb(m.wasm)} | ${mb(m.heap)} | ${mb(total)} | ${m.n ? Math.round(m.wasm / m.n) : '-'} | ${total <= LIMIT ? 'yes' : 'no'} (${((100 * total) / LIMIT).toFixed(0)}%) | ${m.ms.toFixed(0)} |`);
+  process.exit(0);
+}
 if (args.one) {
   console.log(JSON.stringify(await measure(args.one, Number(args.n))));
   process.exit(0);
