@@ -45,22 +45,29 @@ impl Api {
             .await
             .map_err(|_| anyhow!("{url}: no answer within 60 s"))?
             .with_context(|| format!("cannot reach {url}; is `vecshard serve` running there?"))?;
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await?.to_bytes();
-        let v: Value = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).trim().to_string()));
-        if !status.is_success() {
-            let code = v["error"]["code"].as_str().unwrap_or("http_error");
-            let msg = v["error"]["message"].as_str().map(str::to_string).unwrap_or(v.to_string());
-            bail!("{url}: {status} {code}: {msg}");
-        }
-        Ok(v)
+        json_reply(&url, resp).await
     }
 }
 
 /// `name` as one URL path segment: every byte outside RFC 3986's
 /// unreserved set percent-encoded (a collection name may hold `/`, `?` or
 /// any UTF-8).
+/// The JSON body of a server's answer; a non-2xx status becomes an error
+/// naming the URL, the status and the server's error code and message
+/// (shared by `--url` commands and `vecshard push`).
+pub async fn json_reply(url: &str, resp: hyper::Response<hyper::body::Incoming>) -> Result<Value> {
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await?.to_bytes();
+    let v: Value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).trim().to_string()));
+    if !status.is_success() {
+        let code = v["error"]["code"].as_str().unwrap_or("http_error");
+        let msg = v["error"]["message"].as_str().map(str::to_string).unwrap_or(v.to_string());
+        bail!("{url}: {status} {code}: {msg}");
+    }
+    Ok(v)
+}
+
 pub fn path_segment(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for b in name.bytes() {

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use bytes::Bytes;
 use clap::Args;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -90,16 +90,7 @@ impl Remote {
             .await
             .map_err(|_| anyhow!("{url}: no answer within 300 s"))?
             .with_context(|| format!("cannot reach {url}"))?;
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await?.to_bytes();
-        let v: Value = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).trim().to_string()));
-        if !status.is_success() {
-            let code = v["error"]["code"].as_str().unwrap_or("http_error");
-            let msg = v["error"]["message"].as_str().map(str::to_string).unwrap_or(v.to_string());
-            bail!("{url}: {status} {code}: {msg}");
-        }
-        Ok(v)
+        crate::http::json_reply(&url, resp).await
     }
 
     async fn json(&self, method: &str, path: &str, body: &Value) -> Result<Value> {
