@@ -367,20 +367,7 @@ export class Index {
   saveChunks(options) {
     const size = chunkSize(options, 'saveChunks');
     const byteLength = this.#live.save_begin();
-    const self = this;
-    const it = (function* () {
-      try {
-        for (;;) {
-          const c = self.#live.save_read(size);
-          if (c.length === 0) return;
-          yield c;
-        }
-      } catch (e) {
-        rethrow(e);
-      }
-    })();
-    it.byteLength = byteLength;
-    return it;
+    return chunkIterator(() => this.#live.save_read(size), byteLength);
   }
 
   /**
@@ -424,6 +411,27 @@ export class Index {
 
 /** Largest chunk a streaming save hands out in one piece (64 MiB). */
 const MAX_CHUNK = 64 << 20;
+
+/**
+ * The chunks `read()` hands out until it returns an empty one, as an
+ * iterator with the total `byteLength` (the save side of `saveChunks` on
+ * `Index` and `Shard`); a wasm error is rethrown as a `VecshardError`.
+ */
+export function chunkIterator(read, byteLength) {
+  const it = (function* () {
+    try {
+      for (;;) {
+        const c = read();
+        if (c.length === 0) return;
+        yield c;
+      }
+    } catch (e) {
+      rethrow(e);
+    }
+  })();
+  it.byteLength = byteLength;
+  return it;
+}
 
 export function chunkSize(options, what) {
   if (options === undefined) return 1 << 20;

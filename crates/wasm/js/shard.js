@@ -6,7 +6,7 @@
 // memory. Runs on the Cluster module (vecshard_cluster_bg.wasm), loaded by
 // `await Shard.create()`.
 import { clusterModule } from './module.js';
-import { chunkBytes, chunkSize, describe, expectedLength, fail, indexOptions, rethrow } from './api.js';
+import { chunkBytes, chunkIterator, chunkSize, describe, expectedLength, fail, indexOptions, rethrow } from './api.js';
 
 const FROM_RAW = Symbol('vecshard.shardFromRaw');
 
@@ -67,20 +67,7 @@ export class Shard {
     const size = chunkSize(options, 'saveChunks');
     const byteLength = this.#live.snapshot_begin();
     if (byteLength < 0) fail('not_initialized', 'the shard has no index yet: send Create or restore a snapshot first');
-    const self = this;
-    const it = (function* () {
-      try {
-        for (;;) {
-          const c = self.#live.snapshot_read(size);
-          if (c.length === 0) return;
-          yield c;
-        }
-      } catch (e) {
-        rethrow(e);
-      }
-    })();
-    it.byteLength = byteLength;
-    return it;
+    return chunkIterator(() => this.#live.snapshot_read(size), byteLength);
   }
 
   /**
