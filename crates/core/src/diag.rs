@@ -1,6 +1,6 @@
 //! Diagnostics: the invariant checker and memory statistics.
 
-use crate::graph::{FREE, MAX_LEVEL};
+use crate::graph::{FREE, MAX_LEVEL, NO_PARENT};
 use crate::index::Index;
 use alloc::format;
 use alloc::string::String;
@@ -196,6 +196,27 @@ impl Index {
                 live - reached,
                 self.keys.get(lost as u32)
             ));
+        }
+        // The reachability certificate (graph.rs): every live node but the
+        // entry has a parent that links to it, and its chain ends at `ep`.
+        if let Some(&p) = g.pending.first() {
+            return Err(format!("slot {p} is still waiting for a parent"));
+        }
+        for s in 0..n as u32 {
+            if g.levels[s as usize] == FREE || s == ep {
+                continue;
+            }
+            let (mut x, mut steps) = (s, 0);
+            while x != ep {
+                let p = g.parent.get(x as usize).copied().unwrap_or(NO_PARENT);
+                if p == NO_PARENT || !g.links(p, 0).contains(&x) || steps > n {
+                    return Err(format!(
+                        "slot {s}'s parent chain breaks at slot {x} (parent {p}, after {steps} steps)"
+                    ));
+                }
+                x = p;
+                steps += 1;
+            }
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 use crate::config::{Config, Metric, Quantization};
 use crate::distance::Kernels;
 use crate::error::{Error, ErrorKind, Result};
-use crate::graph::{Graph, FREE, MAX_LEVEL};
+use crate::graph::{Graph, FREE, MAX_LEVEL, NO_PARENT};
 use crate::keys::Keys;
 use crate::rng::SplitMix64;
 use crate::search::{Cand, Scratch, Seen};
@@ -70,8 +70,9 @@ pub struct Index {
     /// Scratch for writes (writes take `&mut self`, so one is enough).
     pub(crate) ws: Scratch,
     pub(crate) tmp: Prepared,
-    /// Set when a prune dropped a link into a node with few in-links left,
-    /// which might have cut off a small island; see `repair_reachability`.
+    /// Set when the entry point moved: the reachability certificate (see
+    /// `graph.rs`) is rooted at the old one, so the next settle rebuilds it
+    /// with a whole-graph walk; see `repair_reachability`.
     pub(crate) suspect: bool,
 }
 
@@ -86,12 +87,11 @@ pub struct Index {
 const FILTER_EXPANSION_FACTOR: usize = 32;
 const FILTER_MIN_EXPANSIONS: usize = 1024;
 
-/// Up to this many nodes, every insert re-checks reachability (a walk of
-/// the whole graph costs under 20 µs there). Above it, an insert checks only
-/// when the entry point moved or a prune left some node with two or fewer
-/// in-links: an island whose every member keeps three in-links from inside
-/// it is possible in principle but was never seen in our churn tests.
-const ALWAYS_REPAIR_BELOW: usize = 1024;
+/// How far `Index::rooted` follows parents before it gives up (and the
+/// caller falls back to walking the whole graph). Breadth-first trees of
+/// layer 0 are a few dozen levels deep; local re-parenting deepens them
+/// slowly, and the next whole-graph walk flattens them again.
+const MAX_CHAIN: usize = 4096;
 
 /// How many neighbours ahead the walk prefetches vectors. Two keeps about
 /// 16 cache lines in flight for 128-d f32 vectors, near the fill-buffer limit.
@@ -183,6 +183,7 @@ impl Index {
         g.levels.try_reserve_exact(more(g.levels.len(), 1)).map_err(|_| full())?;
         g.layer0.try_reserve_exact(more(g.layer0.len(), g.m0 + 1)).map_err(|_| full())?;
         g.indeg.try_reserve_exact(more(g.indeg.len(), 1)).map_err(|_| full())?;
+        g.parent.try_reserve_exact(more(g.parent.len(), 1)).map_err(|_| full())?;
         self.vectors.try_reserve(slots).map_err(|_| full())?;
         self.keys.try_reserve_for_load(slots, 0, slots).map_err(|_| full())?;
         Ok(())
@@ -383,9 +384,7 @@ impl Index {
         self.tmp.v = nv;
         self.link_new(&mut ws, slot, level);
         self.ws = ws;
-        if self.suspect || self.len <= ALWAYS_REPAIR_BELOW {
-            self.repair_reachability();
-        }
+        self.settle();
         Ok(())
     }
 
@@ -490,64 +489,144 @@ impl Index {
         }
         let ids: Vec<u32> = chosen.iter().map(|c| c.id).collect();
         self.graph.set(node, layer, &ids);
-        if layer == 0 && ids.len() < cands.len() {
-            let low =
-                cands.iter().any(|c| !ids.contains(&c.id) && self.graph.indeg[c.id as usize] <= 2);
-            self.suspect |= low;
-        }
         for o in orphans {
             self.reattach(o, false);
         }
     }
 
-    /// Makes every live node reachable from the entry point on layer 0.
+    /// Ends a write: re-certifies that every live node is reachable from
+    /// the entry point on layer 0 (see the reachability certificate in
+    /// `graph.rs`).
     ///
     /// Pruning is local, reachability is global: dropping the link `y → v`
-    /// can cut off `v` together with nodes only `v` leads to. In-degree
-    /// counters catch the common case (a lone orphan) at once; this pass
-    /// catches small islands. It walks the graph from the entry point and
-    /// attaches the first node of each unreached island to its nearest
-    /// reachable node, then continues the walk from there.
+    /// can cut off `v` together with nodes only `v` leads to. Each node that
+    /// lost its tree parent (and each new node) is given a new parent among
+    /// its own neighbours, which costs a few list scans; only when that
+    /// fails, or the entry point moved, does the index walk the whole graph.
+    fn settle(&mut self) {
+        if self.suspect || !self.adopt_pending() {
+            self.repair_reachability();
+        }
+    }
+
+    /// Gives every node in `graph.pending` a parent again; false if some
+    /// node found none (it may be cut off, or only its neighbours' chains
+    /// are broken), which leaves `pending` as it is.
+    fn adopt_pending(&mut self) -> bool {
+        let mut pending = core::mem::take(&mut self.graph.pending);
+        loop {
+            let before = pending.len();
+            // Adopting changes no links, so nothing joins `pending` here; a
+            // node whose neighbours wait for parents themselves may succeed
+            // in the next round, once they have them.
+            pending.retain(|&c| !self.adopt(c));
+            if pending.is_empty() || pending.len() == before {
+                break;
+            }
+        }
+        let done = pending.is_empty();
+        self.graph.pending = pending;
+        done
+    }
+
+    /// Certifies `c` again by a parent among its own layer-0 neighbours that
+    /// link back to it and are certified by a chain not through `c`; true
+    /// when `c` needs no parent (free, the entry point, already certified)
+    /// or got one.
+    fn adopt(&mut self, c: u32) -> bool {
+        let g = &self.graph;
+        if !g.is_live(c) || Some(c) == self.entry || g.parent[c as usize] != NO_PARENT {
+            return true;
+        }
+        let found = g
+            .links(c, 0)
+            .iter()
+            .copied()
+            .find(|&p| g.links(p, 0).contains(&c) && self.rooted(p, c));
+        if let Some(p) = found {
+            self.graph.parent[c as usize] = p;
+        }
+        found.is_some()
+    }
+
+    /// Whether `p`'s parent chain reaches the entry point without passing
+    /// `avoid` (so `p` is reachable, and making it `avoid`'s parent closes
+    /// no cycle).
+    fn rooted(&self, p: u32, avoid: u32) -> bool {
+        let Some(ep) = self.entry else { return false };
+        let mut x = p;
+        for _ in 0..MAX_CHAIN {
+            if x == ep {
+                return true;
+            }
+            if x == avoid || x == NO_PARENT {
+                return false;
+            }
+            x = self.graph.parent[x as usize];
+        }
+        false
+    }
+
+    /// Makes every live node reachable from the entry point on layer 0, and
+    /// rebuilds the reachability certificate, by walking the whole graph.
+    ///
+    /// It walks breadth-first from the entry point (a shallow tree keeps
+    /// `rooted` cheap) and attaches the first node of each unreached island
+    /// to its nearest reachable node, then continues the walk from there.
     pub(crate) fn repair_reachability(&mut self) {
         // Each pass attaches every island it finds; a forced attach can, in
         // rare cases, cut off the link it displaced, which the next pass fixes.
         for _ in 0..4 {
-            if self.repair_pass() == 0 {
+            self.graph.pending.clear();
+            if self.repair_pass() == 0 || self.adopt_pending() {
                 break;
             }
         }
         self.suspect = false;
     }
 
-    /// One walk-and-attach pass; returns how many islands it attached.
+    /// One walk-and-attach pass that also sets every reached node's parent;
+    /// returns how many islands it attached.
     fn repair_pass(&mut self) -> usize {
-        let Some(ep) = self.entry else { return 0 };
         let n = self.graph.slots();
+        let parent = &mut self.graph.parent;
+        parent.clear();
+        parent.resize(n, NO_PARENT);
+        let Some(ep) = self.entry else { return 0 };
         let mut seen = alloc::vec![false; n];
-        let mut stack = Vec::new();
-        let mark = |g: &Graph, from: u32, seen: &mut Vec<bool>, stack: &mut Vec<u32>| {
-            if !seen[from as usize] {
-                seen[from as usize] = true;
-                stack.push(from);
-            }
-            while let Some(s) = stack.pop() {
-                for &t in g.links(s, 0) {
+        let mut queue = Vec::new();
+        // Breadth-first from `from`, recording each node's discoverer.
+        let mark = |g: &mut Graph, from: u32, seen: &mut Vec<bool>, queue: &mut Vec<u32>| {
+            seen[from as usize] = true;
+            queue.clear();
+            queue.push(from);
+            let mut head = 0;
+            while let Some(&s) = queue.get(head) {
+                head += 1;
+                let b = s as usize * (g.m0 + 1);
+                let len = g.layer0[b] as usize;
+                for i in b + 1..b + 1 + len {
+                    let t = g.layer0[i];
                     if !seen[t as usize] {
                         seen[t as usize] = true;
-                        stack.push(t);
+                        g.parent[t as usize] = s;
+                        queue.push(t);
                     }
                 }
             }
         };
-        mark(&self.graph, ep, &mut seen, &mut stack);
+        mark(&mut self.graph, ep, &mut seen, &mut queue);
         let mut attached = 0;
         for s in 0..n as u32 {
             if self.graph.is_live(s) && !seen[s as usize] {
                 self.reattach(s, true);
                 attached += 1;
+                if self.graph.parent[s as usize] == NO_PARENT {
+                    self.graph.pending.push(s);
+                }
                 // `s` now hangs off a reached node; everything it leads to is
                 // reached too.
-                mark(&self.graph, s, &mut seen, &mut stack);
+                mark(&mut self.graph, s, &mut seen, &mut queue);
             }
         }
         attached
@@ -577,15 +656,25 @@ impl Index {
     /// Gives an unreachable node an in-link again: search for its nearest
     /// live neighbours and link the closest one (with room, or by pruning)
     /// to it. With `force`, attaches even a node that has in-links (from
-    /// an island that is itself unreachable).
-    fn reattach(&mut self, node: u32, force: bool) {
+    /// an island that is itself unreachable). Returns the node that now
+    /// links to it, if it did anything, after making that node `node`'s
+    /// parent when its chain allows.
+    fn reattach(&mut self, node: u32, force: bool) -> Option<u32> {
+        let host = self.link_orphan(node, force)?;
+        if self.graph.parent[node as usize] == NO_PARENT && self.rooted(host, node) {
+            self.graph.parent[node as usize] = host;
+        }
+        Some(host)
+    }
+
+    fn link_orphan(&mut self, node: u32, force: bool) -> Option<u32> {
         if (!force && self.graph.indeg[node as usize] > 0)
             || Some(node) == self.entry
             || !self.graph.is_live(node)
         {
-            return;
+            return None;
         }
-        let Some(ep) = self.entry else { return };
+        let ep = self.entry?;
         let mut ws = core::mem::take(&mut self.ws);
         let mut q = core::mem::take(&mut ws.q);
         self.vectors.prepare_slot(node, &mut q);
@@ -602,22 +691,16 @@ impl Index {
         self.ws = ws;
         for c in &found {
             if self.graph.links(c.id, 0).contains(&node) || self.graph.push(c.id, 0, node) {
-                return;
+                return Some(c.id);
             }
         }
         // Every candidate host is full. Put `node` into the closest host's
         // list in place of its farthest link whose target has another
         // in-link, so nobody else is cut off.
-        let host = match found
-            .first()
-            .map(|c| c.id)
-            .or_else(|| self.graph.links(node, 0).first().copied())
-        {
-            Some(h) => h,
-            None => return,
-        };
+        let host =
+            found.first().map(|c| c.id).or_else(|| self.graph.links(node, 0).first().copied())?;
         if self.graph.links(host, 0).contains(&node) {
-            return;
+            return Some(host);
         }
         let mut list: Vec<Cand> = self
             .graph
@@ -634,6 +717,7 @@ impl Index {
         list.push(Cand { d: 0.0, id: node });
         let ids: Vec<u32> = list.iter().map(|c| c.id).collect();
         self.graph.set(host, 0, &ids);
+        Some(host)
     }
 
     // ---------------------------------------------------------------------
@@ -660,6 +744,8 @@ impl Index {
         // from the node being removed.
         if self.entry == Some(x) {
             self.pick_entry(Some(x));
+            // The certificate is rooted at x: rebuild it from the new entry.
+            self.suspect = true;
         }
         let outs: Vec<Vec<u32>> = (0..=level).map(|l| self.graph.links(x, l).to_vec()).collect();
         // Empty x's own layer-0 list now, so in-degrees no longer count it.
@@ -700,7 +786,7 @@ impl Index {
         for &z in &outs[0] {
             self.reattach(z, false);
         }
-        self.repair_reachability();
+        self.settle();
     }
 
     /// Adds the result of a fresh ef_construction search around `y` on layer
