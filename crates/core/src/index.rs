@@ -6,7 +6,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::graph::{Graph, FREE, MAX_LEVEL, NO_PARENT};
 use crate::keys::Keys;
 use crate::rng::SplitMix64;
-use crate::search::{Cand, Scratch, Seen};
+use crate::search::{keep, Cand, Scratch, Seen};
 use crate::store::{Prepared, Vectors};
 use crate::{math, MAX_KEY_LEN};
 use alloc::collections::BinaryHeap;
@@ -1215,11 +1215,7 @@ impl Index {
                     }
                     ws.cand.push(Reverse(Cand { d, id: nb }));
                     if accept(nb) {
-                        ws.top.push(Cand { d, id: nb });
-                        if ws.top.len() > ef {
-                            ws.top.pop();
-                        }
-                        bound = ws.top.peek().map_or(f32::INFINITY, |c| c.d);
+                        bound = keep(&mut ws.top, Cand { d, id: nb }, ef);
                     }
                 }
             }
@@ -1357,11 +1353,7 @@ impl Index {
                         self.graph.prefetch0(nb);
                         ws.cand.push(Reverse(Cand { d, id: nb }));
                         if pred(nb) {
-                            ws.top.push(Cand { d, id: nb });
-                            if ws.top.len() > ef {
-                                ws.top.pop();
-                            }
-                            bound = ws.top.peek().map_or(f32::INFINITY, |c| c.d);
+                            bound = keep(&mut ws.top, Cand { d, id: nb }, ef);
                         }
                     }
                 }
@@ -1423,11 +1415,7 @@ impl Index {
                 let d = self.vectors.dist(&ws.q, nb);
                 if ws.top.len() < ef || d < bound {
                     ws.cand.push(Reverse(Cand { d, id: nb }));
-                    ws.top.push(Cand { d, id: nb });
-                    if ws.top.len() > ef {
-                        ws.top.pop();
-                    }
-                    bound = ws.top.peek().map_or(f32::INFINITY, |c| c.d);
+                    bound = keep(&mut ws.top, Cand { d, id: nb }, ef);
                 }
             }
         }
