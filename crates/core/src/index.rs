@@ -444,7 +444,9 @@ impl Index {
             .map(|&n| Cand { d: self.vectors.dist_nodes(from, n), id: n })
             .collect();
         cands.push(Cand { d, id: to });
-        cands.sort_unstable();
+        // The list is mostly in distance order already (the heuristic keeps
+        // it so; pushes and swaps disturb it a little): insertion sort.
+        math::sort_by(&mut cands, |a, b| a < b);
         self.prune(from, layer, &cands);
     }
 
@@ -708,7 +710,7 @@ impl Index {
             .iter()
             .map(|&n| Cand { d: self.vectors.dist_nodes(host, n), id: n })
             .collect();
-        list.sort_unstable();
+        math::sort_by(&mut list, |a, b| a < b);
         let victim = (0..list.len()).rev().find(|&i| self.graph.indeg[list[i].id as usize] > 1);
         let i = victim.unwrap_or(list.len().saturating_sub(1));
         if i < list.len() {
@@ -767,7 +769,7 @@ impl Index {
                 if cands.len() < self.cfg.m / 2 {
                     self.fresh_candidates(y, l, x, &mut seen, &mut cands);
                 }
-                cands.sort_unstable();
+                math::sort_by(&mut cands, |a, b| a < b);
                 // Drop x from y's list first so `prune` sees true in-degrees.
                 let kept: Vec<u32> = old.iter().copied().filter(|&n| n != x).collect();
                 self.graph.set(y, l, &kept);
@@ -1423,10 +1425,16 @@ impl Index {
 }
 
 /// Drains `ws.top` into `out`, closest first.
+///
+/// Popping a heap is the sort-down half of a heapsort, and needs no
+/// instance of the standard sort (several KB of wasm: see
+/// [`math::sort_by`]); both buffers keep their capacity.
 fn sorted_top(ws: &mut Scratch, out: &mut Vec<Cand>) {
     out.clear();
-    out.extend(ws.top.drain());
-    out.sort_unstable();
+    while let Some(c) = ws.top.pop() {
+        out.push(c);
+    }
+    out.reverse();
 }
 
 /// A hit ordered by `(distance, key)`, for the bounded heap of

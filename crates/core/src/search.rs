@@ -123,7 +123,7 @@ impl Scratch {
 /// When `top` is full and `c` beats its worst, the worst is *replaced*: one
 /// sift-down, where a push and a pop would be a sift-up plus a full
 /// sift-down (the heaps were a fifth of the build's time).
-#[inline(always)]
+#[inline]
 pub(crate) fn keep(top: &mut BinaryHeap<Cand>, c: Cand, ef: usize) -> f32 {
     if top.len() < ef {
         top.push(c);
