@@ -20,8 +20,13 @@
 //!   CPU with FMA (the CPUs whose native kernels are AVX2+FMA) and to a
 //!   multiply and an add elsewhere; so results may differ in the last bits
 //!   between hosts, as fused and unfused sums do natively. Node 20 needs a
-//!   flag for relaxed SIMD, so the npm package is built without it; the
-//!   wasmtime guest (crates/host/build.rs) is built with it.
+//!   flag for relaxed SIMD (and its baseline compiler, Liftoff, gets
+//!   `i32x4.relaxed_dot_i8x16_i7x16_add_s` wrong), so the npm package is
+//!   built without it; the wasmtime guest (crates/host/build.rs) is built
+//!   with it.
+//! - **The relaxed i8 dot** (`relaxed_dot_i8x16_i7x16`, module
+//!   `relaxed`) for the i8 walk's `dot_i8i8`/`dot_sq_i8i8`: exact for
+//!   codes, by moving the sign of one operand onto the other.
 
 use super::Kernels;
 use core::arch::wasm32::*;
@@ -268,7 +273,7 @@ unsafe fn ld_i16x16(p: *const i8) -> (v128, v128) {
 
 /// i8·i8, exact: widen to i16 and `i32x4.dot_i16x8_s` (products of pairs
 /// added into i32 lanes, no saturation). With `relaxed-simd` the module
-/// uses [`relaxed::dot_i8i8`] instead.
+/// uses `relaxed::dot_i8i8` instead.
 #[cfg(not(target_feature = "relaxed-simd"))]
 fn dot_i8i8(a: &[i8], b: &[i8]) -> i32 {
     let n = a.len().min(b.len());
