@@ -29,7 +29,8 @@ if (!wasmPath) {
 }
 
 if (!process.env.VECSHARD_WASI_CHILD) {
-  const child = spawn(process.execPath, ['--no-warnings', fileURLToPath(import.meta.url), wasmPath, ...args], {
+  // Node's own flags (e.g. --experimental-wasm-relaxed-simd) go to the child.
+  const child = spawn(process.execPath, [...process.execArgv, '--no-warnings', fileURLToPath(import.meta.url), wasmPath, ...args], {
     env: { ...process.env, VECSHARD_WASI_CHILD: '1' },
     stdio: ['inherit', 'pipe', 'inherit'],
   });

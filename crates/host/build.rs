@@ -98,8 +98,9 @@ fn build_guest() -> PathBuf {
         .arg(&target_dir);
     scrub_env(&mut cmd);
     // The only flags the guest needs: the simd128 distance kernels, with
-    // relaxed SIMD so their multiply-adds are one fused instruction (the
-    // engine enables relaxed SIMD; see engine.rs). The npm package is built
+    // relaxed SIMD so their multiply-adds are one fused instruction and the
+    // i8 walk's dots use `i32x4.relaxed_dot_i8x16_i7x16_add_s` (the engine
+    // enables relaxed SIMD; see engine.rs). The npm package is built
     // without it: Node 20 only runs relaxed SIMD behind a flag.
     cmd.env("CARGO_ENCODED_RUSTFLAGS", "-Ctarget-feature=+simd128,+relaxed-simd");
 

@@ -19,13 +19,17 @@
 //! the OS; and `simd128` on wasm32, picked at compile time (wasm has no
 //! run-time feature detection, so a module is built with `-C
 //! target-feature=+simd128` or without it; adding `+relaxed-simd` makes its
-//! multiply-adds fused, see `wasm.rs`). [`Kernels`] is a table of function
+//! multiply-adds fused and its i8·i8 dots `relaxed_dot_i8x16_i7x16`, see
+//! `wasm.rs`). [`Kernels`] is a table of function
 //! pointers chosen once per index; the indirect call costs about a
 //! nanosecond against 25–400 ns of work.
 //!
-//! The integer kernels are exact (i32 sums of i8 products cannot overflow
-//! for `dim ≤ 65536`: `127² · 65536 < 2³¹`), so every set returns the same
-//! bits for them, on every target.
+//! The integer kernels are exact for codes (−127..=127, all that
+//! quantization makes; i32 sums of i8 products cannot overflow for
+//! `dim ≤ 65536`: `127² · 65536 < 2³¹`), so every set returns the same
+//! bits for them, on every target. Every set but `simd128+relaxed` is exact
+//! for −128 too; that one is deterministic there and off by a written bound
+//! (`wasm.rs`, module `relaxed`).
 //!
 //! **Choosing a set.** [`Kernels::best`] takes the last of
 //! [`Kernels::available`], except that the AVX-512 set is used only when
@@ -58,7 +62,7 @@ pub const AVX512_BY_DEFAULT: bool = false;
 pub struct Kernels {
     /// Name of the instruction set, for reports: `scalar`, `avx2+fma`,
     /// `avx512+vnni`, `simd128`, or `simd128+relaxed` (built with relaxed
-    /// SIMD: fused multiply-add).
+    /// SIMD: fused multiply-add and the relaxed i8 dot).
     pub name: &'static str,
     /// `Σ a_i b_i`.
     pub dot: fn(&[f32], &[f32]) -> f32,

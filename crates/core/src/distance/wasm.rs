@@ -20,8 +20,13 @@
 //!   CPU with FMA (the CPUs whose native kernels are AVX2+FMA) and to a
 //!   multiply and an add elsewhere; so results may differ in the last bits
 //!   between hosts, as fused and unfused sums do natively. Node 20 needs a
-//!   flag for relaxed SIMD, so the npm package is built without it; the
-//!   wasmtime guest (crates/host/build.rs) is built with it.
+//!   flag for relaxed SIMD (and its baseline compiler, Liftoff, gets
+//!   `i32x4.relaxed_dot_i8x16_i7x16_add_s` wrong), so the npm package is
+//!   built without it; the wasmtime guest (crates/host/build.rs) is built
+//!   with it.
+//! - **The relaxed i8 dot** (`relaxed_dot_i8x16_i7x16`, module
+//!   `relaxed`) for the i8 walk's `dot_i8i8`/`dot_sq_i8i8`: exact for
+//!   codes, by moving the sign of one operand onto the other.
 
 use super::Kernels;
 use core::arch::wasm32::*;
@@ -258,6 +263,7 @@ fn l2sq_i8(q: &[f32], c: &[i8], scale: f32) -> f32 {
 ///
 /// # Safety
 /// 16 readable bytes at `p`.
+#[cfg(not(target_feature = "relaxed-simd"))]
 #[inline(always)]
 unsafe fn ld_i16x16(p: *const i8) -> (v128, v128) {
     // SAFETY: by the caller.
@@ -266,8 +272,9 @@ unsafe fn ld_i16x16(p: *const i8) -> (v128, v128) {
 }
 
 /// i8·i8, exact: widen to i16 and `i32x4.dot_i16x8_s` (products of pairs
-/// added into i32 lanes, no saturation). The relaxed
-/// `i32x4.relaxed_dot_i8x16_i7x16_add` would need 7-bit codes on one side.
+/// added into i32 lanes, no saturation). With `relaxed-simd` the module
+/// uses `relaxed::dot_i8i8` instead.
+#[cfg(not(target_feature = "relaxed-simd"))]
 fn dot_i8i8(a: &[i8], b: &[i8]) -> i32 {
     let n = a.len().min(b.len());
     let (pa, pb) = (a.as_ptr(), b.as_ptr());
@@ -279,10 +286,7 @@ fn dot_i8i8(a: &[i8], b: &[i8]) -> i32 {
         acc = i32x4_add(acc, i32x4_add(i32x4_dot_i16x8(a0, b0), i32x4_dot_i16x8(a1, b1)));
         i += 16;
     }
-    let mut s = i32x4_extract_lane::<0>(acc)
-        + i32x4_extract_lane::<1>(acc)
-        + i32x4_extract_lane::<2>(acc)
-        + i32x4_extract_lane::<3>(acc);
+    let mut s = lanes_i32(acc);
     while i < n {
         s += a[i] as i32 * b[i] as i32;
         i += 1;
@@ -291,6 +295,7 @@ fn dot_i8i8(a: &[i8], b: &[i8]) -> i32 {
 }
 
 /// `(q·c, c·c)`, exact, as `dot_i8i8`.
+#[cfg(not(target_feature = "relaxed-simd"))]
 fn dot_sq_i8i8(q: &[i8], c: &[i8]) -> (i32, i32) {
     let n = q.len().min(c.len());
     let (pq, pc) = (q.as_ptr(), c.as_ptr());
@@ -304,19 +309,152 @@ fn dot_sq_i8i8(q: &[i8], c: &[i8]) -> (i32, i32) {
         sq = i32x4_add(sq, i32x4_add(i32x4_dot_i16x8(c0, c0), i32x4_dot_i16x8(c1, c1)));
         i += 16;
     }
-    let lanes = |v: v128| {
-        i32x4_extract_lane::<0>(v)
-            + i32x4_extract_lane::<1>(v)
-            + i32x4_extract_lane::<2>(v)
-            + i32x4_extract_lane::<3>(v)
-    };
-    let (mut d, mut s) = (lanes(dot), lanes(sq));
+    let (mut d, mut s) = (lanes_i32(dot), lanes_i32(sq));
     while i < n {
         d += q[i] as i32 * c[i] as i32;
         s += c[i] as i32 * c[i] as i32;
         i += 1;
     }
     (d, s)
+}
+
+#[cfg(target_feature = "relaxed-simd")]
+use relaxed::{dot_i8i8, dot_sq_i8i8};
+
+/// The integer kernels on `i32x4.relaxed_dot_i8x16_i7x16_add_s`.
+///
+/// **What the instruction does.** Each i32 lane gets the sum of four
+/// products `a_j·b_j` plus the accumulator, where `a` is signed i8 and `b`
+/// is meant to be 7-bit (0..=127). For a `b` lane with its top bit set the
+/// result is implementation-defined: an engine may read it as signed or
+/// as unsigned (wasmtime on x86 lowers the instruction to `pmaddubsw`,
+/// which reads `b` as unsigned, then `pmaddwd` by ones and `paddd`; with
+/// `relaxed_simd_deterministic` or on other CPUs it reads both as signed).
+/// Within 0..=127 every reading agrees, and `pmaddubsw`'s i16 pair sums
+/// cannot saturate (`2 · 128 · 127 < 2¹⁵`), so the result is exact.
+///
+/// **Making one side 7-bit.** Our codes are signed on both sides
+/// (−127..=127: `quantize_i8` clamps, the query included). An offset (the
+/// query plus 127, with a `127 Σ c` correction) does not fit 7 bits, and a
+/// 7-bit query would halve the walk's resolution. Instead the sign moves
+/// across: `a_j b_j = (sgn(b_j)·a_j) · |b_j|`, so `b' = |b|` is 7-bit and
+/// `a' = sgn(b)·a` stays in −127..=127. `a'` is `(a ⊕ m) − m` with
+/// `m = (b < 0)` as an all-ones byte mask (two's-complement negation where
+/// `b` is negative), `|b|` one `i8x16.abs`. So for codes in −127..=127 the
+/// kernel is **exact**, the same integers as every other set, and the i8
+/// walk's recall is unchanged (the walk sees identical distances).
+///
+/// **−128** (never produced by `quantize_i8`, but the snapshot loader does
+/// not reject it) does not fit: `|−128|` wraps to `0x80` and `−(−128)` to
+/// −128. The kernel clamps `|b|` to 127 (`u8x16.min`, one instruction), so
+/// the engine always sees a 7-bit `b` and the result is the same on every
+/// engine and CPU, deterministic, but no longer exact: a lane where `b` is
+/// −128 reads it as −127 (error `|a| ≤ 128`), and a lane where `a` is −128
+/// and `b < 0` reads `a'` as −128 instead of 128 (error `256 |b| ≤ 32512`).
+/// The bound is **`|error| ≤ 32640` per lane holding a −128** on either
+/// side (`c·c` in `dot_sq_i8i8`: 255 per such lane), and zero otherwise;
+/// the kernel test checks exactness on −127..=127 and this bound with
+/// −128.
+///
+/// **Cost.** Per 16 bytes: `abs`, `min`, `lt`, `xor`, `sub` and the dot
+/// (`pmaddubsw`, `pmaddwd`, `paddd` in wasmtime), against four widenings
+/// (six x86 instructions), two `pmaddwd` and two `paddd` for the exact
+/// simd128 kernel; `dot_sq_i8i8` shares `|c|` and the mask between its two
+/// dots.
+#[cfg(target_feature = "relaxed-simd")]
+mod relaxed {
+    use super::lanes_i32;
+    use core::arch::wasm32::*;
+
+    /// 16 lanes of `(sgn(b)·a, min(|b|, 127))`.
+    #[inline(always)]
+    fn sign_to_a(a: v128, b: v128) -> (v128, v128) {
+        let m = i8x16_lt(b, i8x16_splat(0));
+        let a = i8x16_sub(v128_xor(a, m), m);
+        (a, u8x16_min(i8x16_abs(b), i8x16_splat(127)))
+    }
+
+    /// Loads 16 bytes at `p`.
+    ///
+    /// # Safety
+    /// 16 readable bytes at `p`.
+    #[inline(always)]
+    unsafe fn ld(p: *const i8) -> v128 {
+        // SAFETY: by the caller; v128_load allows unaligned addresses.
+        unsafe { v128_load(p as *const v128) }
+    }
+
+    /// `Σ a_i b_i`; exact for lanes in −127..=127 (see the module docs).
+    pub(super) fn dot_i8i8(a: &[i8], b: &[i8]) -> i32 {
+        let n = a.len().min(b.len());
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let mut acc = [i32x4_splat(0); 2];
+        let mut i = 0;
+        // SAFETY (all loads): each reads 16 bytes below i + w, where w (32
+        // or 16) is the step its loop just checked against n, and n is at
+        // most either slice's length.
+        unsafe {
+            while i + 32 <= n {
+                for (h, acc) in acc.iter_mut().enumerate() {
+                    let (x, y) = sign_to_a(ld(pa.add(i + 16 * h)), ld(pb.add(i + 16 * h)));
+                    *acc = i32x4_relaxed_dot_i8x16_i7x16_add(x, y, *acc);
+                }
+                i += 32;
+            }
+            if i + 16 <= n {
+                let (x, y) = sign_to_a(ld(pa.add(i)), ld(pb.add(i)));
+                acc[0] = i32x4_relaxed_dot_i8x16_i7x16_add(x, y, acc[0]);
+                i += 16;
+            }
+        }
+        let mut s = lanes_i32(i32x4_add(acc[0], acc[1]));
+        while i < n {
+            s += a[i] as i32 * b[i] as i32;
+            i += 1;
+        }
+        s
+    }
+
+    /// `(q·c, c·c)`; exact for lanes in −127..=127 (see the module docs).
+    pub(super) fn dot_sq_i8i8(q: &[i8], c: &[i8]) -> (i32, i32) {
+        let n = q.len().min(c.len());
+        let (pq, pc) = (q.as_ptr(), c.as_ptr());
+        let (mut dot, mut sq) = ([i32x4_splat(0); 2], [i32x4_splat(0); 2]);
+        let mut i = 0;
+        // SAFETY: as in `dot_i8i8`.
+        unsafe {
+            while i + 32 <= n {
+                for h in 0..2 {
+                    let (x, y) = sign_to_a(ld(pq.add(i + 16 * h)), ld(pc.add(i + 16 * h)));
+                    dot[h] = i32x4_relaxed_dot_i8x16_i7x16_add(x, y, dot[h]);
+                    sq[h] = i32x4_relaxed_dot_i8x16_i7x16_add(y, y, sq[h]);
+                }
+                i += 32;
+            }
+            if i + 16 <= n {
+                let (x, y) = sign_to_a(ld(pq.add(i)), ld(pc.add(i)));
+                dot[0] = i32x4_relaxed_dot_i8x16_i7x16_add(x, y, dot[0]);
+                sq[0] = i32x4_relaxed_dot_i8x16_i7x16_add(y, y, sq[0]);
+                i += 16;
+            }
+        }
+        let mut d = lanes_i32(i32x4_add(dot[0], dot[1]));
+        let mut s = lanes_i32(i32x4_add(sq[0], sq[1]));
+        while i < n {
+            d += q[i] as i32 * c[i] as i32;
+            s += c[i] as i32 * c[i] as i32;
+            i += 1;
+        }
+        (d, s)
+    }
+}
+
+#[inline(always)]
+fn lanes_i32(v: v128) -> i32 {
+    i32x4_extract_lane::<0>(v)
+        + i32x4_extract_lane::<1>(v)
+        + i32x4_extract_lane::<2>(v)
+        + i32x4_extract_lane::<3>(v)
 }
 
 fn hamming(a: &[u64], b: &[u64]) -> u32 {
