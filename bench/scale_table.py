@@ -61,11 +61,11 @@ def main() -> None:
     if not a.ann.is_file():
         ch.die(f"--ann: no such file {a.ann} (cargo build --release -p vecshard-bench --bin ann)")
 
-    head = ("| n | build on CPU s: f32, i8 / hnswlib (ratio f32, i8) | first ef ≥ "
+    head = ("| data | n | build on CPU s: f32, i8 / hnswlib (ratio f32, i8) | first ef ≥ "
             f"{a.target_recall}: f32, i8 / hnswlib | p50 µs there: f32, i8 / hnswlib "
             "(speed-up f32, i8) | bytes/vector: f32, i8 / hnswlib RSS | load avg |")
     print(head)
-    print("|---|---|---|---|---|---|", flush=True)
+    print("|---|---|---|---|---|---|---|", flush=True)
     for data in a.data:
         la0 = load_avg()
         t = time.time()
@@ -102,7 +102,7 @@ def main() -> None:
             a_, b_ = p50("hnswlib"), p50(name)
             return "—" if a_ is None or b_ is None else f"{a_ / b_:.2f}×"
 
-        row = (f"| {n:,} | {bf:.1f}, {bi:.1f} / {bh:.1f} ({bf / bh:.2f}×, {bi / bh:.2f}×) "
+        row = (f"| {data.name} | {n:,} | {bf:.1f}, {bi:.1f} / {bh:.1f} ({bf / bh:.2f}×, {bi / bh:.2f}×) "
                f"| {ef_txt('f32')}, {ef_txt('i8')} / {ef_txt('hnswlib')} "
                f"| {ch.fmt(p50('f32'), '.1f')}, {ch.fmt(p50('i8'), '.1f')} / "
                f"{ch.fmt(p50('hnswlib'), '.1f')} ({speedup('f32')}, {speedup('i8')}) "
