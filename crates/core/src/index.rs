@@ -540,15 +540,35 @@ impl Index {
         if !g.is_live(c) || Some(c) == self.entry || g.parent[c as usize] != NO_PARENT {
             return true;
         }
-        let found = g
-            .links(c, 0)
-            .iter()
-            .copied()
-            .find(|&p| g.links(p, 0).contains(&c) && self.rooted(p, c));
-        if let Some(p) = found {
+        let near = g.links(c, 0);
+        if let Some(p) =
+            near.iter().copied().find(|&p| g.links(p, 0).contains(&c) && self.rooted(p, c))
+        {
             self.graph.parent[c as usize] = p;
+            return true;
         }
-        found.is_some()
+        // Every neighbour that links back hangs below `c` in the tree (their
+        // chains pass through it). One of them, `q`, may still have an
+        // in-link from outside `c`'s subtree, `r`: then `r → q → c` is a
+        // path that avoids `c`, and the tree edge `c → q` can be turned
+        // round (`q` gets `r`, `c` gets `q`). Anything whose chain passed
+        // through either now reaches the entry point through `r`.
+        for &q in near {
+            if q == c || !g.links(q, 0).contains(&c) {
+                continue;
+            }
+            let r = g
+                .links(q, 0)
+                .iter()
+                .copied()
+                .find(|&r| r != c && g.links(r, 0).contains(&q) && self.rooted(r, c));
+            if let Some(r) = r {
+                self.graph.parent[q as usize] = r;
+                self.graph.parent[c as usize] = q;
+                return true;
+            }
+        }
+        false
     }
 
     /// Whether `p`'s parent chain reaches the entry point without passing
