@@ -625,10 +625,10 @@ impl Index {
             let mut head = 0;
             while let Some(&s) = queue.get(head) {
                 head += 1;
-                let b = s as usize * (g.m0 + 1);
-                let len = g.layer0[b] as usize;
-                for i in b + 1..b + 1 + len {
-                    let t = g.layer0[i];
+                // By index: the list is borrowed afresh each time, so the
+                // parent can be written in between.
+                for i in 0..g.links(s, 0).len() {
+                    let t = g.links(s, 0)[i];
                     if !seen[t as usize] {
                         seen[t as usize] = true;
                         g.parent[t as usize] = s;
